@@ -1,0 +1,5 @@
+"""``python -m jwcore`` is ``jwcal``."""
+
+from .cli.main import entry
+
+entry()

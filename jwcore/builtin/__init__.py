@@ -1,0 +1,1 @@
+"""jwcal's own features, registered as plugins (``jwcore.plugins.DEFAULT_PLUGINS``)."""

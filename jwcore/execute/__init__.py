@@ -1,0 +1,1 @@
+"""Turning inputs into units of work and running them."""

@@ -1,0 +1,58 @@
+"""A declarative base for instrument plugins.
+
+An instrument plugin mostly *declares*: which EXP_TYPEs it handles and the pipelines per
+stage, its pipelines' step lists, the selection keywords of each reference type, and extra
+steps or commands.  :class:`InstrumentPlugin` turns those declarations into hook
+implementations; anything more (a WCS builder, CLI commands) is an ordinary ``@hookimpl``
+method on a subclass.
+
+Example (``jwcal_miri/plugin.py``)::
+
+    plugin = InstrumentPlugin(
+        instrument="MIRI",
+        exptypes={"MIR_IMAGE": ("detector1", "image2", "image3")},
+        pipelines=[PipelineSpec("detector1", ("dq_init", "jump", "ramp_fit"), instrument="MIRI", stage=1,
+                                suffix="rate")],
+        match_keys={"flat": ("meta.instrument.detector", "meta.instrument.filter")},
+        default_keys=("meta.instrument.detector",),
+    )
+
+and in ``pyproject.toml``: ``[project.entry-points."jwcal.plugins"] miri = "jwcal_miri.plugin:plugin"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .hookspecs import hookimpl
+
+
+@dataclass(eq=False)
+class InstrumentPlugin:
+    instrument: str
+    exptypes: dict = field(default_factory=dict)        # EXP_TYPE -> (stage1, stage2, stage3)
+    pipelines: list = field(default_factory=list)       # PipelineSpec, instrument-specific
+    match_keys: dict = field(default_factory=dict)      # reftype -> metadata paths
+    default_keys: tuple = ("meta.instrument.detector",)
+    steps: list = field(default_factory=list)           # the instrument's own Step classes
+
+    @hookimpl
+    def jwcal_register_exptypes(self, register):
+        for exp_type, (s1, s2, s3) in self.exptypes.items():
+            register(exp_type, self.instrument, stage1=s1, stage2=s2, stage3=s3)
+
+    @hookimpl
+    def jwcal_register_pipelines(self, register):
+        for spec in self.pipelines:
+            register(spec)
+
+    @hookimpl
+    def jwcal_register_steps(self, register):
+        for cls in self.steps:
+            register(cls)
+
+    @hookimpl
+    def jwcal_reference_match_keys(self, instrument, reftype):
+        if instrument != self.instrument:
+            return None
+        return self.match_keys.get(reftype, self.default_keys)

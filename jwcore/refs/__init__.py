@@ -1,0 +1,73 @@
+"""Reference-file selection: overrides first, then the selector plugins (CRDS, local store).
+
+A selection never happens in a step's algorithm: the runner resolves every reference a step
+declares before the step runs, records it in ``R_<REFTYPE>`` and in the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ReferenceFileError
+
+NOT_APPLICABLE = "N/A"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A chosen reference file: its path and where the choice came from."""
+
+    path: str
+    source: str = "local"          # "override", "local", "crds", a site plugin's name...
+    context: str | None = None     # e.g. the CRDS context used
+    sha256: str | None = None
+
+    @property
+    def header_value(self) -> str:
+        """The value written in ``R_<REFTYPE>`` (jwst writes ``crds://<name>``)."""
+        name = Path(self.path).name
+        if self.source == "crds":
+            return f"crds://{name}"
+        if self.source == "override":
+            return str(self.path)
+        return name
+
+
+@dataclass
+class SelectionContext:
+    """What selector plugins get besides reftype and metadata."""
+
+    match_keys: tuple = ()
+    store: object = None
+    options: dict = field(default_factory=dict)
+
+
+def select_reference(pm, reftype: str, meta, override: str | None = None, store=None) -> Selection | None:
+    """Resolve one reference: ``override`` (a path or ``"N/A"``), else the selector hooks.
+
+    Returns ``None`` when the reference is not applicable (``"N/A"``).  Raises
+    :class:`ReferenceFileError` naming the reftype and the keywords tried when nothing matches.
+    """
+    reftype = reftype.lower()
+    if override is not None:
+        if str(override).strip().upper() == NOT_APPLICABLE:
+            return None
+        path = Path(override).expanduser()
+        if not path.is_file():
+            raise ReferenceFileError(f"override_{reftype}: {override} does not exist")
+        return Selection(str(path.resolve()), source="override")
+    instrument = (meta.instrument.name or "").upper()
+    keys = pm.hook.jwcal_reference_match_keys(instrument=instrument, reftype=reftype) or ()
+    ctx = SelectionContext(match_keys=tuple(keys), store=store)
+    answer = pm.hook.jwcal_select_reference(reftype=reftype, meta=meta, context=ctx)
+    if answer is None:
+        tried = ", ".join(f"{k.split('.')[-1].upper()}={meta.get(k[len('meta.'):])!r}" for k in keys)
+        raise ReferenceFileError(
+            f"no {reftype} reference file matches {instrument or '?'} exposure ({tried or 'no match keys'}); "
+            f"give one with --steps.<step>.override_{reftype}=PATH or add one with 'jwcal refs add'")
+    if isinstance(answer, str):
+        if answer.strip().upper() == NOT_APPLICABLE:
+            return None
+        answer = Selection(answer)
+    return answer

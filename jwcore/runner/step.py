@@ -1,0 +1,212 @@
+"""Steps: a name, typed parameters, the reference types it reads, and ``process``.
+
+The runner (:meth:`Step.run`) does what stpipe users expect around ``process``: skip,
+reference selection (``override_<reftype>`` first), before/after hooks, ``S_<STEP>``
+status and ``R_<REFTYPE>`` keywords, timing and logging, and saving with the step's suffix.
+``process`` itself only transforms models; the arithmetic lives in a pure module beside it.
+
+Example::
+
+    class GainScaleStep(Step):
+        name = "gain_scale"
+        class_alias = "GainScaleStep"
+        spec = ()
+        reference_file_types = ()
+
+        def process(self, model, refs):
+            from .gain_scale import scale
+            ...
+            return model
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..errors import ParameterError
+from .params import COMMON_PARAMS, Param, override_param
+
+log = logging.getLogger("jwcal.step")
+
+
+class SkipStep(Exception):
+    """Raise from ``process`` to mark the step SKIPPED (e.g. a reference is N/A)."""
+
+
+@dataclass
+class StepResult:
+    """A step's output model plus extra products keyed by suffix (``{"rateints": cube}``)."""
+
+    model: Any
+    extras: dict = field(default_factory=dict)
+
+
+class References:
+    """The references a step selected, opened lazily and closed after the step."""
+
+    def __init__(self, selections: dict):
+        self.selections = selections   # reftype -> Selection | None
+        self._open: dict = {}
+
+    def path(self, reftype: str) -> str | None:
+        sel = self.selections.get(reftype)
+        return None if sel is None else sel.path
+
+    def __contains__(self, reftype: str) -> bool:
+        return self.selections.get(reftype) is not None
+
+    def open(self, reftype: str):
+        """The reference as a model (FITS) or an asdf tree (ASDF); ``None`` if N/A."""
+        if reftype in self._open:
+            return self._open[reftype]
+        path = self.path(reftype)
+        if path is None:
+            return None
+        if str(path).endswith(".asdf"):
+            import asdf
+
+            obj = asdf.open(path, lazy_load=False, memmap=False)
+        else:
+            from ..datamodel import open_model, reference_model_class
+
+            obj = open_model(path, model_cls=reference_model_class(reftype))
+        self._open[reftype] = obj
+        return obj
+
+    def close(self):
+        for obj in self._open.values():
+            try:
+                obj.close()
+            except Exception:
+                pass
+        self._open.clear()
+
+
+class Step:
+    """Base class of all steps.  Subclasses set the class attributes and ``process``."""
+
+    name: ClassVar[str] = ""
+    class_alias: ClassVar[str] = ""            # jwst's class name, for .asdf parameter files
+    spec: ClassVar[tuple[Param, ...]] = ()
+    reference_file_types: ClassVar[tuple[str, ...]] = ()
+    cal_step: ClassVar[str | None] = None      # meta.cal_step key; default: name
+    suffix: ClassVar[str | None] = None        # output suffix; default: name
+    description: ClassVar[str] = ""
+
+    def __init__(self, **params: Any):
+        for p in self.all_params():
+            setattr(self, p.name, p.default)
+        self.configure(params)
+
+    # -- parameters --------------------------------------------------------------------
+    @classmethod
+    def all_params(cls) -> list[Param]:
+        own = list(cls.spec)
+        names = {p.name for p in own}
+        common = [p for p in COMMON_PARAMS if p.name not in names]
+        return own + common + [override_param(r) for r in cls.reference_file_types]
+
+    @classmethod
+    def param(cls, name: str) -> Param:
+        for p in cls.all_params():
+            if p.name == name:
+                return p
+        import difflib
+
+        close = difflib.get_close_matches(name, [p.name for p in cls.all_params()], n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ParameterError(f"step {cls.name!r} has no parameter {name!r}{hint}")
+
+    def configure(self, params: dict, where: str = "") -> None:
+        for key, value in params.items():
+            setattr(self, key, self.param(key).convert(value, where))
+
+    def parameters(self) -> dict:
+        return {p.name: getattr(self, p.name) for p in self.all_params()}
+
+    @property
+    def status_key(self) -> str:
+        return self.cal_step or self.name
+
+    @property
+    def output_suffix(self) -> str:
+        return self.suffix or type(self).suffix or self.name
+
+    # -- the work ----------------------------------------------------------------------
+    def process(self, model, refs: References):  # pragma: no cover - abstract
+        raise NotImplementedError(f"step {self.name} has no process()")
+
+    def run(self, model, ctx=None):
+        """Run the step on ``model`` with the framework around it.  Returns a StepResult."""
+        from .context import RunContext
+
+        ctx = ctx or RunContext.default()
+        slog = logging.getLogger(f"jwcal.step.{self.name}")
+        if self.skip:
+            slog.info("Step %s skipped", self.name)
+            self._set_status(model, "SKIPPED")
+            return StepResult(model)
+        slog.info("Step %s running with %s", self.name,
+                  ", ".join(f"{k}={v!r}" for k, v in self.parameters().items() if not k.startswith("override_") or v))
+        refs = self.select_references(model, ctx)
+        ctx.pm.hook.jwcal_before_step(step=self, model=model)
+        t0 = time.perf_counter()
+        try:
+            out = self.process(model, refs)
+            status = "COMPLETE"
+        except SkipStep as why:
+            slog.warning("Step %s skipped: %s", self.name, why)
+            out, status = model, "SKIPPED"
+        finally:
+            refs.close()
+        result = out if isinstance(out, StepResult) else StepResult(out)
+        for target in [result.model, *result.extras.values()]:
+            self._set_status(target, status)
+            if status == "COMPLETE":
+                self._record_references(target, refs)
+        elapsed = time.perf_counter() - t0
+        ctx.note_step(self, status, elapsed)
+        slog.info("Step %s done in %.2f s (%s)", self.name, elapsed, status)
+        ctx.pm.hook.jwcal_after_step(step=self, model=model, result=result.model)
+        if self.save_results:
+            ctx.save(result.model, self.output_suffix, step=self)
+        return result
+
+    def select_references(self, model, ctx) -> References:
+        from ..refs import select_reference
+
+        selections = {}
+        for reftype in self.reference_file_types:
+            sel = ctx.reference(reftype, model.meta, getattr(self, f"override_{reftype}"), select_reference)
+            selections[reftype] = sel
+            if sel is None:
+                logging.getLogger(f"jwcal.step.{self.name}").info("%s reference: N/A", reftype.upper())
+            else:
+                logging.getLogger(f"jwcal.step.{self.name}").info(
+                    "Using %s reference file %s (%s)", reftype.upper(), sel.path, sel.source)
+        return References(selections)
+
+    def _set_status(self, model, status: str) -> None:
+        if hasattr(model, "meta"):
+            model.meta.set(f"cal_step.{self.status_key}", status)
+
+    def _record_references(self, model, refs: References) -> None:
+        if not hasattr(model, "meta"):
+            return
+        for reftype, sel in refs.selections.items():
+            model.meta.set(f"ref_file.{reftype}.name", "N/A" if sel is None else sel.header_value)
+
+    # -- convenience -------------------------------------------------------------------
+    @classmethod
+    def call(cls, input, ctx=None, **params):
+        """Open ``input`` if it is a path, run a fresh instance, return the output model."""
+        from ..datamodel import open_model
+        from .context import RunContext
+
+        model = open_model(input) if isinstance(input, (str, Path)) else input
+        ctx = ctx or RunContext.default(input_path=input if isinstance(input, (str, Path)) else None)
+        return cls(**params).run(model, ctx).model

@@ -1,0 +1,1 @@
+"""jwcal-fgs: FGS for jwcal (see plugin.py)."""

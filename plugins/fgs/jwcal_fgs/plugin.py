@@ -1,0 +1,41 @@
+"""FGS: science imaging routes, the near-IR detector1 order, and the guiding modes' pipeline."""
+
+from jwcore.instrument import InstrumentPlugin
+from jwcore.runner.pipeline import PipelineSpec, StepUse
+
+INSTRUMENT = "FGS"
+
+_GUIDER = ("guider", None, None)
+EXPTYPES = {
+    "FGS_IMAGE": ("detector1", "image2", "image3"),
+    "FGS_FOCUS": ("detector1", "image2", None),
+    "FGS_DARK": ("dark", None, None),
+    "FGS_SKYFLAT": ("detector1", None, None),
+    "FGS_INTFLAT": ("detector1", None, None),
+    # guiding modes: calwebb_guider (stage 1+2 in one)
+    **{e: _GUIDER for e in ("FGS_ID-IMAGE", "FGS_ID-STACK", "FGS_ACQ1", "FGS_ACQ2", "FGS_TRACK",
+                            "FGS_FINEGUIDE")},
+}
+
+DETECTOR1 = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "linearity",
+             "dark_current", "jump", StepUse("persistence", {"skip": True}), "ramp_fit", "gain_scale")
+DARK = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "linearity")
+_S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
+           saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
+
+_DET = ("meta.instrument.detector",)
+plugin = InstrumentPlugin(
+    instrument=INSTRUMENT,
+    exptypes=EXPTYPES,
+    pipelines=[
+        PipelineSpec("detector1", DETECTOR1, aliases=("calwebb_detector1",), **_S1),
+        PipelineSpec("dark", DARK, aliases=("calwebb_dark", "calwebb_dark1"), instrument=INSTRUMENT,
+                     stage=1, suffix="dark", class_alias="DarkPipeline"),
+    ],
+    match_keys={
+        "dark": _DET + ("meta.subarray.name", "meta.exposure.readpatt"),
+        "flat": _DET,
+        "distortion": _DET + ("meta.exposure.type",),
+    },
+    default_keys=_DET,
+)

@@ -1,0 +1,1 @@
+"""jwcal-miri: MIRI for jwcal (see plugin.py)."""

@@ -1,0 +1,55 @@
+"""MIRI: EXP_TYPE routing, MIRI's own detector1 order and steps, reference selection keys."""
+
+from jwcore.instrument import InstrumentPlugin
+from jwcore.runner.pipeline import PipelineSpec, StepUse
+
+INSTRUMENT = "MIRI"
+
+EXPTYPES = {
+    "MIR_IMAGE": ("detector1", "image2", "image3"),
+    "MIR_MRS": ("detector1", "spec2", "spec3"),
+    "MIR_LRS-FIXEDSLIT": ("detector1", "spec2", "spec3"),
+    "MIR_LRS-SLITLESS": ("tso1", "spec2", "tso3"),
+    "MIR_LYOT": ("detector1", "image2", "coron3"),
+    "MIR_4QPM": ("detector1", "image2", "coron3"),
+    "MIR_CORONCAL": ("detector1", "image2", None),
+    "MIR_TACQ": ("detector1", "image2", None),
+    "MIR_TACONFIRM": ("detector1", "image2", None),
+    "MIR_DARKIMG": ("dark", None, None),
+    "MIR_DARKMRS": ("dark", None, None),
+    "MIR_DARKALL": ("dark", None, None),
+    "MIR_FLATIMAGE": ("detector1", None, None),
+    "MIR_FLATMRS": ("detector1", None, None),
+}
+
+# jwst 3.0's MIRI order of calwebb_detector1 (emicorr, charge_migration, picture_frame,
+# clean_flicker_noise not yet in jwcal).
+DETECTOR1 = ("group_scale", "dq_init", "saturation", "ipc", "firstframe", "lastframe", "reset",
+             "linearity", "rscd", "dark_current", "refpix", "jump",
+             StepUse("persistence", {"skip": True}), "ramp_fit", "gain_scale")
+DARK = ("group_scale", "dq_init", "saturation", "ipc", "firstframe", "lastframe", "reset",
+        "linearity", "rscd")
+_S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
+           saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
+
+_DET = ("meta.instrument.detector",)
+_RO = _DET + ("meta.subarray.name", "meta.exposure.readpatt")
+plugin = InstrumentPlugin(
+    instrument=INSTRUMENT,
+    exptypes=EXPTYPES,
+    pipelines=[
+        PipelineSpec("detector1", DETECTOR1, aliases=("calwebb_detector1",), **_S1),
+        PipelineSpec("tso1", DETECTOR1, aliases=("calwebb_tso1",), **_S1),
+        PipelineSpec("dark", DARK, aliases=("calwebb_dark", "calwebb_dark1"), instrument=INSTRUMENT,
+                     stage=1, suffix="dark", class_alias="DarkPipeline"),
+    ],
+    match_keys={
+        "dark": _RO, "reset": _RO, "rscd": _DET, "readnoise": _RO,
+        "flat": _DET + ("meta.instrument.filter", "meta.subarray.name"),
+        "photom": _DET,
+        "area": _DET + ("meta.instrument.filter",),
+        "distortion": _DET + ("meta.instrument.filter", "meta.exposure.type"),
+        "filteroffset": _DET,
+    },
+    default_keys=_DET,
+)

@@ -1,0 +1,1 @@
+"""jwcal-nircam: NIRCAM for jwcal (see plugin.py)."""

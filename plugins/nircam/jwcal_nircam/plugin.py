@@ -1,0 +1,49 @@
+"""NIRCam: EXP_TYPE routing, the near-IR detector1 order, reference selection keys."""
+
+from jwcore.instrument import InstrumentPlugin
+from jwcore.runner.pipeline import PipelineSpec, StepUse
+
+INSTRUMENT = "NIRCAM"
+
+# EXP_TYPE -> (stage 1, stage 2, stage 3): the manual's Pipeline Modules table.
+EXPTYPES = {
+    "NRC_IMAGE": ("detector1", "image2", "image3"),
+    "NRC_CORON": ("detector1", "image2", "coron3"),
+    "NRC_WFSS": ("detector1", "spec2", "spec3"),
+    "NRC_TSIMAGE": ("tso1", "image2", "tso3"),
+    "NRC_TSGRISM": ("tso1", "spec2", "tso3"),
+    "NRC_TACQ": ("detector1", "image2", None),
+    "NRC_TACONFIRM": ("detector1", "image2", None),
+    "NRC_FOCUS": ("detector1", "image2", None),
+    "NRC_DARK": ("dark", None, None),
+    "NRC_FLAT": ("detector1", None, None),
+    "NRC_LED": ("detector1", None, None),
+}
+
+# jwst 3.0's near-IR order of calwebb_detector1.  Left out until jwcal has them (all are
+# skipped by default in jwst 3.0): charge_migration, picture_frame, clean_flicker_noise.
+DETECTOR1 = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "linearity",
+             "dark_current", "jump", StepUse("persistence", {"skip": True}), "ramp_fit", "gain_scale")
+DARK = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "linearity")
+_S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
+           saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
+
+_DET = ("meta.instrument.detector",)
+plugin = InstrumentPlugin(
+    instrument=INSTRUMENT,
+    exptypes=EXPTYPES,
+    pipelines=[
+        PipelineSpec("detector1", DETECTOR1, aliases=("calwebb_detector1",), **_S1),
+        PipelineSpec("tso1", DETECTOR1, aliases=("calwebb_tso1",), **_S1),
+        PipelineSpec("dark", DARK, aliases=("calwebb_dark", "calwebb_dark1"), instrument=INSTRUMENT,
+                     stage=1, suffix="dark", class_alias="DarkPipeline"),
+    ],
+    # The manual's "CRDS Selection Criteria" (USEAFTER always applies on top).
+    match_keys={
+        "flat": _DET + ("meta.instrument.filter", "meta.instrument.pupil"),
+        "area": _DET + ("meta.instrument.filter", "meta.instrument.pupil"),
+        "distortion": _DET + ("meta.instrument.filter", "meta.instrument.pupil", "meta.exposure.type"),
+        "dark": _DET + ("meta.subarray.name", "meta.exposure.readpatt"),
+    },
+    default_keys=_DET,
+)

@@ -1,0 +1,1 @@
+"""jwcal-niriss: NIRISS for jwcal (see plugin.py)."""

@@ -1,0 +1,44 @@
+"""NIRISS: EXP_TYPE routing, the near-IR detector1 order, reference selection keys."""
+
+from jwcore.instrument import InstrumentPlugin
+from jwcore.runner.pipeline import PipelineSpec, StepUse
+
+INSTRUMENT = "NIRISS"
+
+EXPTYPES = {
+    "NIS_IMAGE": ("detector1", "image2", "image3"),
+    "NIS_WFSS": ("detector1", "spec2", "spec3"),
+    "NIS_SOSS": ("tso1", "spec2", "tso3"),
+    "NIS_AMI": ("detector1", "image2", "ami3"),
+    "NIS_TACQ": ("detector1", "image2", None),
+    "NIS_TACONFIRM": ("detector1", "image2", None),
+    "NIS_FOCUS": ("detector1", "image2", None),
+    "NIS_DARK": ("dark", None, None),
+    "NIS_LAMP": ("detector1", None, None),
+}
+
+# jwst 3.0's near-IR order (charge_migration, picture_frame, clean_flicker_noise: not yet).
+DETECTOR1 = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "linearity",
+             "dark_current", "jump", StepUse("persistence", {"skip": True}), "ramp_fit", "gain_scale")
+DARK = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "linearity")
+_S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
+           saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
+
+_DET = ("meta.instrument.detector",)
+plugin = InstrumentPlugin(
+    instrument=INSTRUMENT,
+    exptypes=EXPTYPES,
+    pipelines=[
+        PipelineSpec("detector1", DETECTOR1, aliases=("calwebb_detector1",), **_S1),
+        PipelineSpec("tso1", DETECTOR1, aliases=("calwebb_tso1",), **_S1),
+        PipelineSpec("dark", DARK, aliases=("calwebb_dark", "calwebb_dark1"), instrument=INSTRUMENT,
+                     stage=1, suffix="dark", class_alias="DarkPipeline"),
+    ],
+    match_keys={
+        "flat": _DET + ("meta.instrument.filter", "meta.instrument.pupil"),
+        "area": _DET + ("meta.instrument.filter", "meta.instrument.pupil"),
+        "distortion": _DET + ("meta.exposure.type",),
+        "dark": _DET + ("meta.subarray.name", "meta.exposure.readpatt"),
+    },
+    default_keys=_DET,
+)

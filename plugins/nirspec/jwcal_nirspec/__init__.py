@@ -1,0 +1,1 @@
+"""jwcal-nirspec: NIRSPEC for jwcal (see plugin.py)."""

@@ -1,0 +1,50 @@
+"""NIRSpec: EXP_TYPE routing (imaging and spectroscopic modes), detector1 order, reference keys.
+
+jwcal processes NIRSpec imaging-like modes (NRS_IMAGE, TA, focus...) through stage 2 today;
+the spectroscopic stage-2/3 pipelines (spec2, spec3) are routed but not yet provided, and
+running them says so.
+"""
+
+from jwcore.instrument import InstrumentPlugin
+from jwcore.runner.pipeline import PipelineSpec, StepUse
+
+INSTRUMENT = "NIRSPEC"
+
+_IMG2 = ("detector1", "image2", None)
+EXPTYPES = {
+    "NRS_FIXEDSLIT": ("detector1", "spec2", "spec3"),
+    "NRS_IFU": ("detector1", "spec2", "spec3"),
+    "NRS_MSASPEC": ("detector1", "spec2", "spec3"),
+    "NRS_BRIGHTOBJ": ("tso1", "spec2", "tso3"),
+    **{e: _IMG2 for e in ("NRS_IMAGE", "NRS_TACQ", "NRS_TACONFIRM", "NRS_BOTA", "NRS_TASLIT",
+                          "NRS_CONFIRM", "NRS_FOCUS", "NRS_MIMF", "NRS_MSATA", "NRS_WATA")},
+    "NRS_DARK": ("dark", None, None),
+    "NRS_AUTOWAVE": ("detector1", None, None),
+    "NRS_AUTOFLAT": ("detector1", None, None),
+    "NRS_LAMP": ("detector1", None, None),
+}
+
+# jwst 3.0's near-IR order.  NIRSpec IRS2 readouts need their own refpix (not yet in jwcal).
+DETECTOR1 = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "linearity",
+             "dark_current", "jump", StepUse("persistence", {"skip": True}), "ramp_fit", "gain_scale")
+DARK = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "linearity")
+_S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
+           saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
+
+_DET = ("meta.instrument.detector",)
+plugin = InstrumentPlugin(
+    instrument=INSTRUMENT,
+    exptypes=EXPTYPES,
+    pipelines=[
+        PipelineSpec("detector1", DETECTOR1, aliases=("calwebb_detector1",), **_S1),
+        PipelineSpec("tso1", DETECTOR1, aliases=("calwebb_tso1",), **_S1),
+        PipelineSpec("dark", DARK, aliases=("calwebb_dark", "calwebb_dark1"), instrument=INSTRUMENT,
+                     stage=1, suffix="dark", class_alias="DarkPipeline"),
+    ],
+    match_keys={
+        "dark": _DET + ("meta.subarray.name", "meta.exposure.readpatt"),
+        "superbias": _DET + ("meta.subarray.name", "meta.exposure.readpatt"),
+        "flat": _DET + ("meta.instrument.filter",),
+    },
+    default_keys=_DET,
+)

@@ -10,7 +10,8 @@ Hooks, by phase:
 * registration (each plugin's implementation is called once, when the registry or the CLI is
   first built, with a ``register`` callback that records which plugin registered what):
   :func:`jwcal_register_steps`, :func:`jwcal_register_pipelines`,
-  :func:`jwcal_register_exptypes`, :func:`jwcal_register_commands`
+  :func:`jwcal_register_exptypes`, :func:`jwcal_register_commands`,
+  :func:`jwcal_register_detectors`
 * per exposure, providers (``firstresult``: the first non-``None`` answer wins, plugins
   registered later are asked first): :func:`jwcal_select_reference`,
   :func:`jwcal_reference_match_keys`, :func:`jwcal_build_wcs`
@@ -121,6 +122,27 @@ def jwcal_register_commands(cli):
             @click.argument("image")
             def simplephot(image):
                 click.echo(f"photometry of {image}")
+    """
+
+
+@hookspec
+def jwcal_register_detectors(register):
+    """Describe your instrument's detectors for the simulator and the pipeline.
+
+    :param register: ``register(detector_spec)`` with a :class:`jwcore.sim.detector.DetectorSpec`
+        (instrument, detector name, size, amplifier layout, FASTAXIS/SLOWAXIS, reference-pixel
+        border, plate scale, typical gain/read noise/dark current, filters with PSF widths,
+        subarrays).  ``jwcal simulate`` can simulate any registered detector.
+
+    Example::
+
+        from jwcore import hookimpl
+        from jwcore.sim.detector import DetectorSpec
+
+        @hookimpl
+        def jwcal_register_detectors(register):
+            register(DetectorSpec(instrument="MIRI", detector="MIRIMAGE", shape=(1024, 1032),
+                                  fastaxis=1, slowaxis=2, plate_scale=0.11))
     """
 
 

@@ -35,6 +35,12 @@ class InstrumentPlugin:
     match_keys: dict = field(default_factory=dict)      # reftype -> metadata paths
     default_keys: tuple = ("meta.instrument.detector",)
     steps: list = field(default_factory=list)           # the instrument's own Step classes
+    detectors: list = field(default_factory=list)       # jwcore.sim.detector.DetectorSpec
+
+    @hookimpl
+    def jwcal_register_detectors(self, register):
+        for spec in self.detectors:
+            register(spec)
 
     @hookimpl
     def jwcal_register_exptypes(self, register):

@@ -96,6 +96,7 @@ class Step:
     cal_step: ClassVar[str | None] = None      # meta.cal_step key; default: name
     suffix: ClassVar[str | None] = None        # output suffix; default: name
     description: ClassVar[str] = ""
+    input_model: ClassVar[str | None] = None   # e.g. "RampModel": inputs are converted to it
 
     def __init__(self, **params: Any):
         for p in self.all_params():
@@ -144,7 +145,10 @@ class Step:
         """Run the step on ``model`` with the framework around it.  Returns a StepResult."""
         from .context import RunContext
 
+        from ..datamodel.convert import ensure
+
         ctx = ctx or RunContext.default()
+        model = ensure(model, self.input_model)
         slog = logging.getLogger(f"jwcal.step.{self.name}")
         if self.skip:
             slog.info("Step %s skipped", self.name)

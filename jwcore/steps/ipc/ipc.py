@@ -1,0 +1,126 @@
+"""Inter-pixel capacitance correction (the jwst ``ipc`` step).
+
+Each plane of the science pixels (reference rows/columns excluded, zero beyond the
+science area) is convolved with the IPC deconvolution kernel ``K`` of shape ``(kny, knx)``
+and centre ``(cj, ci) = (kny // 2, knx // 2)``::
+
+    out[y, x] = K[cj, ci] * in[y, x]
+                + sum_{(j, i) != (cj, ci)} K[j, i] * in[y + kny-1-cj - j, x + knx-1-ci - i]
+
+which for odd sizes is the plain convolution ``in[y + cj - j, x + ci - i]`` (for even
+sizes this is jwst's off-centre convention).  The kernel is either one small 2-D image
+(e.g. 3x3) or 4-D ``(kny, knx, ny, nx)``: a kernel per pixel.  Terms are summed in the
+kernel's row-major order with the centre term last, in the data dtype, as jwst does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._ramp_util import run_parallel
+
+__all__ = ["ipc_ref_pixels", "ipc_kernel_slice", "apply_ipc"]
+
+_FULL = {False: (2048, 2048), True: (1032, 1024)}  # (nx, ny) of a full frame
+
+
+def ipc_ref_pixels(xstart, ystart, xsize, ysize, *, miri: bool = False):
+    """Reference-pixel counts ``(bottom, top, left, right)`` of a (sub)array.
+
+    ``xstart``/``ystart`` are 1-based SUBSTRT1/SUBSTRT2, sizes SUBSIZE1/SUBSIZE2.
+    Near-IR detectors have 4 reference rows/columns on each edge of the 2048x2048
+    frame; MIRI has 4 columns on the left and right (of 1032) and none in rows.
+    """
+    x0 = xstart - 1
+    if miri:
+        return 0, 0, max(0, 4 - x0), max(0, x0 + xsize - 1028)
+    y0 = ystart - 1
+    return (
+        max(0, 4 - y0),
+        max(0, y0 + ysize - 2044),
+        max(0, 4 - x0),
+        max(0, x0 + xsize - 2044),
+    )
+
+
+def ipc_kernel_slice(kernel, xstart, ystart, xsize, ysize, *, miri: bool = False):
+    """The part of an IPC kernel that applies to a (sub)array (a view when cut).
+
+    A 2-D kernel is returned unchanged; a 4-D full-frame kernel is cut to the subarray
+    when the science data are smaller than a full frame.
+    """
+    if kernel.ndim == 2:
+        return kernel
+    full_nx, full_ny = _FULL[bool(miri)]
+    if xsize < full_nx or ysize < full_ny:
+        x0, y0 = xstart - 1, ystart - 1
+        return kernel[:, :, y0 : y0 + ysize, x0 : x0 + xsize]
+    return kernel
+
+
+def _kernel_order(kshape):
+    cj, ci = kshape[0] // 2, kshape[1] // 2
+    order = [(j, i) for j in range(kshape[0]) for i in range(kshape[1]) if (j, i) != (cj, ci)]
+    return order + [(cj, ci)]
+
+
+def _convolve_plane(plane, kernel, nref):
+    """Convolve the science part of one 2-D plane in place."""
+    bottom, top, left, right = nref
+    ny = plane.shape[0] - bottom - top
+    nx = plane.shape[1] - left - right
+    if ny <= 0 or nx <= 0:
+        return
+    kny, knx = kernel.shape[:2]
+    pb, pl = kny // 2, knx // 2  # zero border below / left of the science area
+    padded = np.zeros((ny + kny - 1, nx + knx - 1), dtype=plane.dtype)
+    sci = plane[bottom : bottom + ny, left : left + nx]
+    padded[pb : pb + ny, pl : pl + nx] = sci
+    sci[...] = 0
+    per_pixel = kernel.ndim == 4
+    if per_pixel:
+        ksec = kernel[:, :, bottom : bottom + ny, left : left + nx]
+    cj, ci = kny // 2, knx // 2
+    for j, i in _kernel_order((kny, knx)):
+        # jwst reads the centre term at offset (cj, ci), which differs from the general
+        # (k-1-j, k-1-i) rule only for even-sized kernels
+        oj, oi = (cj, ci) if (j, i) == (cj, ci) else (kny - 1 - j, knx - 1 - i)
+        shifted = padded[oj : oj + ny, oi : oi + nx]
+        if per_pixel:
+            sci += ksec[j, i] * shifted
+        else:
+            sci += kernel[j, i] * shifted
+
+
+def apply_ipc(data, kernel, nref=(0, 0, 0, 0), *, normal_rows=None):
+    """IPC-correct every plane of ``data`` in place.
+
+    Parameters
+    ----------
+    data : ndarray
+        ``(..., ny, nx)``, e.g. the SCI ramp ``(nints, ngroups, ny, nx)``; modified in place.
+    kernel : ndarray
+        2-D kernel ``(kny, knx)`` or 4-D ``(kny, knx, ny, nx)`` matching the data's last
+        two axes (see :func:`ipc_kernel_slice`); for ``normal_rows`` data, matching the
+        normal-pixel image.
+    nref : tuple of int
+        Reference pixels ``(bottom, top, left, right)`` left untouched
+        (:func:`ipc_ref_pixels`).
+    normal_rows : ndarray of bool or None
+        NIRSpec IRS2 data: mask along axis -2 of the science ("normal") rows; the
+        interleaved reference rows are left out of the convolution and untouched.
+    """
+    kernel = np.asarray(kernel)
+    planes = data.reshape((-1,) + data.shape[-2:]) if data.ndim > 2 else data[None]
+    if not np.shares_memory(planes, data):
+        raise ValueError("data must be reshapeable without copying (e.g. C-contiguous)")
+
+    def work(k):
+        if normal_rows is None:
+            _convolve_plane(planes[k], kernel, nref)
+        else:
+            normal = planes[k][normal_rows]
+            _convolve_plane(normal, kernel, nref)
+            planes[k][normal_rows] = normal
+
+    run_parallel(work, range(planes.shape[0]))

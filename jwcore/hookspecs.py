@@ -14,7 +14,7 @@ Hooks, by phase:
   :func:`jwcal_register_detectors`
 * per exposure, providers (``firstresult``: the first non-``None`` answer wins, plugins
   registered later are asked first): :func:`jwcal_select_reference`,
-  :func:`jwcal_reference_match_keys`, :func:`jwcal_build_wcs`
+  :func:`jwcal_reference_match_keys`, :func:`jwcal_reference_row_keys`, :func:`jwcal_build_wcs`
 * per step, observers: :func:`jwcal_before_step`, :func:`jwcal_after_step`
 
 ``docs/plugins.md`` has a section per hook; ``tests/test_hook_docs.py`` fails if a hook here
@@ -200,6 +200,32 @@ def jwcal_reference_match_keys(instrument, reftype):
                 return ("meta.instrument.detector", "meta.instrument.filter",
                         "meta.instrument.pupil")
             return ("meta.instrument.detector",)
+    """
+
+
+@hookspec(firstresult=True)
+def jwcal_reference_row_keys(instrument, reftype, exp_type):
+    """The columns that select the row of a reference *table* for an exposure.
+
+    :param str instrument: INSTRUME value, upper case (``"MIRI"``).
+    :param str reftype: lower-case reference type whose file holds the table (``"photom"``).
+    :param str exp_type: the exposure's EXP_TYPE.
+    :return: a sequence of :class:`jwcore.refs.rows.RowKey` (table column, the metadata path
+        it is compared with, whether the column may be missing, a fallback value); an empty
+        sequence selects the table's first row; ``None`` if this plugin does not know the
+        instrument.  ``InstrumentPlugin(row_keys=...)`` answers this from a declaration.
+
+    Example::
+
+        from jwcore import hookimpl
+        from jwcore.refs.rows import RowKey
+
+        @hookimpl
+        def jwcal_reference_row_keys(instrument, reftype, exp_type):
+            if instrument == "MIRI" and reftype == "photom":
+                return (RowKey("filter", "meta.instrument.filter"),
+                        RowKey("subarray", "meta.subarray.name", fallback="GENERIC"))
+            return None
     """
 
 

@@ -36,6 +36,8 @@ class InstrumentPlugin:
     default_keys: tuple = ("meta.instrument.detector",)
     steps: list = field(default_factory=list)           # the instrument's own Step classes
     detectors: list = field(default_factory=list)       # jwcore.sim.detector.DetectorSpec
+    row_keys: dict = field(default_factory=dict)        # reftype or (reftype, EXP_TYPE) -> RowKeys
+    not_applicable: dict = field(default_factory=dict)  # reftype -> EXP_TYPE patterns ("*": all)
 
     @hookimpl
     def jwcal_register_detectors(self, register):
@@ -62,3 +64,23 @@ class InstrumentPlugin:
         if instrument != self.instrument:
             return None
         return self.match_keys.get(reftype, self.default_keys)
+
+    @hookimpl
+    def jwcal_reference_row_keys(self, instrument, reftype, exp_type):
+        if instrument != self.instrument:
+            return None
+        keys = self.row_keys.get((reftype, str(exp_type or "").upper()), self.row_keys.get(reftype))
+        return None if keys is None else tuple(keys)
+
+    @hookimpl
+    def jwcal_select_reference(self, reftype, meta):
+        """Answer ``N/A`` for the reference types declared not applicable (CRDS's N/A)."""
+        patterns = self.not_applicable.get(reftype)
+        if not patterns or str(meta.get("instrument.name") or "").upper() != self.instrument:
+            return None
+        import fnmatch
+
+        exp_type = str(meta.get("exposure.type") or "").upper()
+        if any(fnmatch.fnmatchcase(exp_type, p.upper()) for p in patterns):
+            return "N/A"
+        return None

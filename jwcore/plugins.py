@@ -34,6 +34,7 @@ DEFAULT_PLUGINS = (
     "jwcore.builtin.generic_steps",
     "jwcore.builtin.generic_pipelines",
     "jwcore.refs.local_store",
+    "jwcore.refs.crds_selector",
 )
 
 

@@ -10,7 +10,19 @@ import importlib
 from ..hookspecs import hookimpl
 
 # "module:Class" of each generic step, imported when the registry is built.
-GENERIC_STEPS: tuple[str, ...] = ()
+GENERIC_STEPS: tuple[str, ...] = (
+    # detector1 (ramp) steps
+    "jwcore.steps.group_scale.group_scale_step:GroupScaleStep",
+    "jwcore.steps.dq_init.dq_init_step:DQInitStep",
+    "jwcore.steps.saturation.saturation_step:SaturationStep",
+    "jwcore.steps.ipc.ipc_step:IPCStep",
+    "jwcore.steps.superbias.superbias_step:SuperBiasStep",
+    "jwcore.steps.refpix.refpix_step:RefPixStep",
+    "jwcore.steps.linearity.linearity_step:LinearityStep",
+    "jwcore.steps.dark_current.dark_current_step:DarkCurrentStep",
+    "jwcore.steps.persistence.persistence_step:PersistenceStep",
+    "jwcore.steps.gain_scale.gain_scale_step:GainScaleStep",
+)
 
 
 def step_classes() -> list:

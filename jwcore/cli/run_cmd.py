@@ -44,51 +44,87 @@ def _store(refs):
 @click.command(context_settings=_EXTRA)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--pipeline", "pipeline", default=None, help="Pipeline name (detector1, image2, image3...); default: from each input's EXP_TYPE.")
-@click.option("--stage", type=click.IntRange(1, 3), default=None, help="Stage to run (1, 2 or 3); default: from each input's product type.")
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=None, help="Folder for products (default: beside each input).")
+@click.option("--stage", type=click.IntRange(1, 3), default=None, help="Run only this stage (1, 2 or 3).")
+@click.option("--to-stage", type=click.IntRange(1, 3), default=3, show_default=True, help="Go on through the later stages up to this one.")
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=".", show_default=True, help="Folder for products.")
 @click.option("-c", "--config", "param_file", type=click.Path(dir_okay=False), default=None, help="Parameter file (TOML or stpipe .asdf).")
 @click.option("--refs", type=click.Path(file_okay=False), default=None, envvar="JWCAL_REFS", help="Local reference store [env JWCAL_REFS].")
-def run(args, pipeline, stage, output_dir, param_file, refs):
-    """Run pipelines on INPUT files, folders or association files.
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None, help="Parallel workers (default: the machine's cores).")
+@click.option("--executor", type=click.Choice(["processes", "serial", "dask"]), default="processes", show_default=True,
+              help="Where units run: local processes, this process, or Dask.")
+@click.option("--scheduler", default=None, help="Dask scheduler address (with --executor dask); default: a LocalCluster.")
+@click.option("--force", is_flag=True, help="Recompute products that are up to date.")
+@click.option("--manifest", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Re-run a recorded run (its inputs, options, parameters and references).")
+def run(args, pipeline, stage, to_stage, output_dir, param_file, refs, jobs, executor, scheduler, force, manifest):
+    """Calibrate INPUT files, folders or association files.
+
+    Each raw exposure goes through stage 1, then stage 2, then (grouped into level-3
+    associations by program, observation, instrument and filter) stage 3, as far as
+    --to-stage and the plugins allow.  Products that are up to date are not recomputed.
 
     \b
     Examples:
-      jwcal run jw01_nrca1_uncal.fits -o out
+      jwcal run raw/ -o out                       # the whole program, stages 1-3
+      jwcal run jw01_nrca1_uncal.fits --stage 1 --steps.jump.rejection_threshold=5
       jwcal run out/*_rate.fits --stage 2 --steps.flat_field.skip=true
-      jwcal run mosaic_asn.json --pipeline image3 -c params.toml
+      jwcal run mosaic_asn.json -c params.toml -j 2 --executor dask
     """
-    from ..execute.plan import plan
-    from ..execute.serial import run_unit
+    import sys
+
+    from ..execute.orchestrate import RunOptions, now, record_run, run_graph
+    from ..execute.plan import Planner
+    from ..execute.record import pinned_references, read_manifest
     from ..plugins import get_plugin_manager
 
     inputs, param_args = split_args(args)
+    pinned = {}
+    if manifest:
+        doc = read_manifest(manifest)
+        inputs = inputs or doc["inputs"]
+        o = doc["options"]
+        pipeline, stage, to_stage = pipeline or o.get("pipeline"), stage or o.get("stage"), o.get("to_stage", to_stage)
+        config = merge(doc.get("config", {}), parse_cli_overrides(param_args))
+        pinned = pinned_references(doc)
+    else:
+        config = merge(load_param_file(param_file) if param_file else {}, parse_cli_overrides(param_args))
     if not inputs:
         raise BadInputError("no input given (jwcal run INPUT... ; see jwcal run --help)")
-    config = merge(load_param_file(param_file) if param_file else {}, parse_cli_overrides(param_args))
     pm = get_plugin_manager()
-    units, failures = plan(inputs, pm.registry, pipeline, stage)
-    for f in failures:
+    out = Path(output_dir)
+    planner = Planner(pm.registry, out, pipeline, stage, to_stage).plan(inputs)
+    from ..runner.config import validate_for
+
+    validate_for(config, {(u.pipeline, u.instrument): pm.registry.pipeline(u.pipeline, u.instrument)
+                          for u in planner.units}.values())
+    for note in planner.notes:
+        log.info("%s", note)
+    for f in planner.failures:
         log.error("%s", f.message)
-    store = _store(refs)
-    outcomes = []
-    for n, unit in enumerate(units, 1):
-        log.info("[%d/%d] %s: %s", n, len(units), unit.name, unit.pipeline)
-        outcomes.append(run_unit(unit, pm, config, output_dir=output_dir, store=store))
-    _summary(outcomes, failures)
-    if failures or any(o.status != "ok" for o in outcomes):
+    started = now()
+    opts = RunOptions(output_dir=out, config=config, executor=executor, jobs=jobs, scheduler=scheduler,
+                      force=force, store=_store(refs), pinned=pinned)
+    results = run_graph(pm, planner.units, opts) if planner.units else []
+    record = record_run(pm, results, command=["jwcal", *sys.argv[1:]],
+                        options={"pipeline": pipeline, "stage": stage, "to_stage": to_stage, "executor": executor,
+                                 "jobs": jobs, "output_dir": str(out.resolve()), "refs": str(opts.store.root)},
+                        inputs=inputs, config=config, output_dir=out, started=started)
+    _summary(results, planner.failures)
+    click.echo(f"run record: {record}", err=True)
+    if planner.failures or any(o.status not in ("ok", "up-to-date") for _, o in results):
         raise SystemExit(1)
 
 
-def _summary(outcomes, failures) -> None:
-    ok = sum(o.status == "ok" for o in outcomes)
-    bad = len(outcomes) - ok + len(failures)
-    click.echo(f"{'input':48} {'pipeline':12} {'status':7} {'time':>8}  products / reason", err=True)
-    for o in outcomes:
-        what = ", ".join(p.name for p in o.outputs) if o.status == "ok" else o.message
-        click.echo(f"{o.unit.name[:48]:48} {o.unit.pipeline:12} {o.status:7} {o.seconds:7.1f}s  {what}", err=True)
+def _summary(results, failures) -> None:
+    ok = sum(o.status in ("ok", "up-to-date") for _, o in results)
+    bad = len(results) - ok + len(failures)
+    click.echo(f"{'unit':52} {'pipeline':10} {'status':10} {'time':>7}  products / reason", err=True)
+    for u, o in results:
+        what = ", ".join(Path(p).name for p in o.outputs) if o.status in ("ok", "up-to-date") else o.message
+        click.echo(f"{u.name[:52]:52} {u.pipeline:10} {o.status:10} {o.seconds:6.1f}s  {what}", err=True)
     for f in failures:
-        click.echo(f"{Path(f.input).name[:48]:48} {'-':12} {'failed':7} {'':>8}  {f.message}", err=True)
-    click.echo(f"jwcal run: {ok} succeeded, {bad} failed", err=True)
+        click.echo(f"{Path(f.input).name[:52]:52} {'-':10} {'failed':10} {'':>7}  {f.message}", err=True)
+    click.echo(f"jwcal run: {ok} succeeded, {bad} failed or skipped", err=True)
 
 
 @click.command(context_settings=_EXTRA)
@@ -132,4 +168,14 @@ def step(name, args, output_dir, param_file, refs):
         raise SystemExit(1)
 
 
-COMMANDS = (run, step)
+@click.command()
+@click.argument("run_file", type=click.Path(dir_okay=False, exists=True))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="HTML file (default: beside RUN_FILE).")
+def report(run_file, output):
+    """Render a run record (jwcal_run_*.json) as an HTML page with quick-look images."""
+    from ..execute.report import render
+
+    click.echo(str(render(run_file, output)))
+
+
+COMMANDS = (run, step, report)

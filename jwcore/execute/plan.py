@@ -1,39 +1,48 @@
-"""From the paths a user gives to units of work: (pipeline, input) pairs.
+"""From the paths a user gives to a run graph of units.
 
-A raw ramp (Level1b/uncal) goes to stage 1, a ``_rate``/``_rateints`` to stage 2, a level-2
-association to stage 2 per product, a level-3 association to stage 3.  The pipeline for a
-stage comes from the plugin that registered the input's EXP_TYPE.
+A raw ramp (uncal) starts at stage 1, a ``_rate``/``_rateints`` at stage 2, a level-2
+association at stage 2 (one unit per product), a level-3 association at stage 3.  From there
+the graph continues through the later stages the input's EXP_TYPE route names (up to
+``to_stage``): stage 2 per exposure, then stage 3 per level-3 association generated from the
+exposures' metadata (program, observation, target, instrument, filter, pupil), as the
+manual's Level3 imaging rules group them.  ``stage=N`` runs stage N only.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BadInputError, JwcalError
-from ..runner.naming import basename
+from ..runner.naming import basename, output_path
+
+log = logging.getLogger("jwcal.plan")
 
 STAGE_BY_SUFFIX = {"uncal": 1, "ramp": 1, "dark": 1, "rate": 2, "rateints": 2, "cal": 3, "calints": 3, "crf": 3}
 RAW_MODELS = {"Level1bModel", "RampModel", "GuiderRawModel"}
+OUTPUT_SUFFIX = {1: "rate", 2: "cal"}   # what a stage hands to the next one
 
 
 @dataclass
 class Unit:
     """One pipeline run: a pipeline on an exposure (path) or an association product."""
 
+    id: str
     pipeline: str
     instrument: str | None
     exp_type: str | None
     input: Path
     stage: int | None
+    meta: dict = field(default_factory=dict)   # the exposure's metadata (for references, grouping)
     association: object = None
     product: object = None
-    label: str = ""
     depends: list = field(default_factory=list)
+    outputs: list = field(default_factory=list)  # predicted main product path(s)
 
     @property
     def name(self) -> str:
-        return self.label or basename(self.input)
+        return self.product.name if self.product is not None else basename(self.input)
 
 
 @dataclass
@@ -43,7 +52,7 @@ class Failure:
 
 
 def expand_inputs(paths) -> list[Path]:
-    """Files as given; folders contribute their FITS and association files, sorted."""
+    """Files as given; folders contribute their raw exposures and association files, sorted."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -69,54 +78,148 @@ def stage_of(path: Path, model_type: str | None) -> int:
     return 2
 
 
-def plan(paths, registry, pipeline: str | None = None, stage: int | None = None):
-    """Units of work and the inputs that could not be planned (each with a one-line reason)."""
-    from .. import asn as asnmod
-    from ..datamodel import read_meta
+class Planner:
+    """Builds the unit graph.  Inputs that cannot be planned become ``failures``."""
 
-    units: list[Unit] = []
-    failures: list[Failure] = []
-    for path in expand_inputs(paths):
+    def __init__(self, registry, output_dir=None, pipeline: str | None = None, stage: int | None = None,
+                 to_stage: int = 3):
+        self.registry = registry
+        self.output_dir = Path(output_dir) if output_dir else Path.cwd()
+        self.pipeline = pipeline
+        self.stage = stage
+        self.to_stage = stage if stage else to_stage
+        self.units: list[Unit] = []
+        self.failures: list[Failure] = []
+        self.notes: list[str] = []
+
+    # -- entry -------------------------------------------------------------------------
+    def plan(self, paths) -> "Planner":
+        from .. import asn as asnmod
+        from ..datamodel import read_meta
+
+        level2_done: list[Unit] = []
+        for path in expand_inputs(paths):
+            try:
+                if asnmod.is_association(path):
+                    level2_done.extend(self._plan_asn(asnmod.load(path)))
+                    continue
+                meta = read_meta(path)
+                exp_type = (meta.get("exposure") or {}).get("type")
+                instrument = (meta.get("instrument") or {}).get("name")
+                if not exp_type or not instrument:
+                    raise BadInputError(f"{path}: missing EXP_TYPE or INSTRUME keyword; not a JWST exposure")
+                first = self.stage or stage_of(path, meta.get("model_type"))
+                unit = self._unit(first, path, meta, explicit=True)
+                level2_done.extend(self._chain(unit))
+            except JwcalError as exc:
+                self.failures.append(Failure(str(path), str(exc)))
+        if self.to_stage >= 3 and not self.pipeline:
+            self._plan_level3(level2_done)
+        return self
+
+    # -- helpers -----------------------------------------------------------------------
+    def _pipeline_name(self, stage, exp_type, instrument, explicit):
+        name = self.pipeline if (explicit and self.pipeline) else self.registry.route(exp_type).pipeline_for(stage)
+        if name is None:
+            if explicit:
+                raise BadInputError(f"EXP_TYPE {exp_type} has no stage-{stage} pipeline")
+            return None
         try:
-            if asnmod.is_association(path):
-                association = asnmod.load(path)
-                units.extend(_plan_asn(association, registry, pipeline, stage))
-                continue
-            meta = read_meta(path)
+            self.registry.pipeline(name, instrument)
+        except JwcalError as exc:
+            if explicit:
+                raise
+            self.notes.append(f"stage {stage} for {exp_type} stops here: {exc}")
+            return None
+        return name
+
+    def _unit(self, stage, path, meta, explicit=False, depends=()):
+        exp_type = meta["exposure"]["type"]
+        instrument = meta["instrument"]["name"]
+        name = self._pipeline_name(stage, exp_type, instrument, explicit)
+        if name is None:
+            return None
+        spec = self.registry.pipeline(name, instrument)
+        uid = f"s{stage}:{basename(path)}"
+        out = [output_path(path, spec.suffix, self.output_dir)]
+        unit = Unit(uid, name, instrument, exp_type, Path(path), stage, meta, depends=list(depends), outputs=out)
+        self.units.append(unit)
+        return unit
+
+    def _chain(self, unit):
+        """Follow an exposure through the later per-exposure stages; return its last unit."""
+        if unit is None:
+            return []
+        current = unit
+        while current.stage < min(self.to_stage, 2) and not self.pipeline:
+            nxt = self._unit(current.stage + 1, current.outputs[0], current.meta, depends=[current.id])
+            if nxt is None:
+                return []
+            current = nxt
+        return [current] if current.stage == 2 else []
+
+    def _plan_asn(self, association):
+        from ..datamodel import read_meta
+
+        level = self.stage or association.level
+        done = []
+        for product in association.products:
+            science = product.by_type("science")
+            if not science:
+                raise BadInputError(f"{association.path}: product {product.name!r} has no science member")
+            first = association.member_path(science[0])
+            if not first.exists():
+                raise BadInputError(f"{association.path}: member {science[0].expname} does not exist")
+            meta = read_meta(first)
             exp_type = (meta.get("exposure") or {}).get("type")
             instrument = (meta.get("instrument") or {}).get("name")
-            if not exp_type or not instrument:
-                raise BadInputError(f"{path}: missing EXP_TYPE or INSTRUME keyword; not a JWST exposure")
-            st = stage or stage_of(path, meta.get("model_type"))
-            name = pipeline or registry.route(exp_type).pipeline_for(st)
-            if name is None:
-                raise BadInputError(f"{path}: EXP_TYPE {exp_type} has no stage-{st} pipeline")
-            registry.pipeline(name, instrument)   # fail early if unknown
-            units.append(Unit(name, instrument, exp_type, path, st))
-        except JwcalError as exc:
-            failures.append(Failure(str(path), str(exc)))
-    return units, failures
+            name = self._pipeline_name(level, exp_type, instrument, explicit=True)
+            spec = self.registry.pipeline(name, instrument)
+            input_path = first if level == 2 else association.path
+            base = Path(product.name)
+            unit = Unit(f"s{level}:{product.name}", name, instrument, exp_type, input_path, level, meta,
+                        association, product, outputs=[output_path(base, spec.suffix, self.output_dir)])
+            self.units.append(unit)
+            if level == 2:
+                done.append(unit)
+        return done
+
+    def _plan_level3(self, stage2_units):
+        """Group stage-2 products into level-3 associations and add a stage-3 unit per group."""
+        from ..asn import from_list
+
+        groups: dict[tuple, list[Unit]] = {}
+        for u in stage2_units:
+            if self._pipeline_name(3, u.exp_type, u.instrument, explicit=False) is None:
+                continue
+            m = u.meta
+            key = (m.get("observation", {}).get("program_number"), m.get("observation", {}).get("observation_number"),
+                   m.get("target", {}).get("catalog_name"), u.instrument, u.exp_type,
+                   m.get("instrument", {}).get("filter"), m.get("instrument", {}).get("pupil"))
+            groups.setdefault(key, []).append(u)
+        for key, members in sorted(groups.items(), key=lambda kv: str(kv[0])):
+            program, obs, _target, instrument, exp_type, filt, pupil = key
+            name = level3_product_name(program, obs, instrument, filt, pupil)
+            association = from_list([m.outputs[0].name for m in members], product_name=name)
+            association.path = self.output_dir / f"{name}_asn.json"
+            association.program = str(program or "noprogram")
+            pipe = self._pipeline_name(3, exp_type, instrument, explicit=False)
+            spec = self.registry.pipeline(pipe, instrument)
+            unit = Unit(f"s3:{name}", pipe, instrument, exp_type, association.path, 3, members[0].meta,
+                        association, association.products[0], depends=[m.id for m in members],
+                        outputs=[output_path(name, spec.suffix, self.output_dir)])
+            self.units.append(unit)
 
 
-def _plan_asn(association, registry, pipeline, stage):
-    from ..datamodel import read_meta
+def level3_product_name(program, observation, instrument, filt, pupil) -> str:
+    """``jw01234-o001_t001_nircam_clear-f200w`` (the manual's level-3 product naming)."""
+    elems = sorted({str(v).lower() for v in (filt, pupil) if v and str(v).upper() not in ("N/A", "NONE", "ANY")})
+    prog = f"jw{int(program):05d}" if str(program or "").isdigit() else "jw00000"
+    obs = f"o{int(observation):03d}" if str(observation or "").isdigit() else "o001"
+    return f"{prog}-{obs}_t001_{str(instrument).lower()}_{'-'.join(elems) or 'clear'}"
 
-    units = []
-    level = stage or association.level
-    for product in association.products:
-        science = product.by_type("science")
-        if not science:
-            raise BadInputError(f"{association.path}: product {product.name!r} has no science member")
-        first = association.member_path(science[0])
-        if not first.exists():
-            raise BadInputError(f"{association.path}: member {science[0].expname} does not exist")
-        meta = read_meta(first)
-        exp_type = (meta.get("exposure") or {}).get("type")
-        instrument = (meta.get("instrument") or {}).get("name")
-        name = pipeline or registry.route(exp_type).pipeline_for(level)
-        if name is None:
-            raise BadInputError(f"{association.path}: EXP_TYPE {exp_type} has no stage-{level} pipeline")
-        registry.pipeline(name, instrument)
-        input_path = first if level == 2 else association.path
-        units.append(Unit(name, instrument, exp_type, input_path, level, association, product, label=product.name))
-    return units
+
+def plan(paths, registry, pipeline: str | None = None, stage: int | None = None):
+    """Single-stage planning (``--stage`` semantics): units and failures."""
+    p = Planner(registry, pipeline=pipeline, stage=stage or None, to_stage=stage or 1).plan(paths)
+    return p.units, p.failures

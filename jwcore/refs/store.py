@@ -2,15 +2,27 @@
 
 ``store.json`` lists one entry per file: its reftype, instrument, the values of its
 selection keywords (a value may be ``"ANY"``/``"N/A"``, or alternatives ``"A|B|"`` as CRDS
-writes them), USEAFTER and a SHA-256 checksum.  Selection (:meth:`LocalStore.select`) keeps
-the entries whose keywords match the exposure and takes the latest USEAFTER not after the
-exposure's DATE-OBS/TIME-OBS.  A file whose checksum no longer matches is refused.
+writes them), USEAFTER and a SHA-256 checksum.  A file whose checksum no longer matches is
+refused.
+
+Selection (:meth:`LocalStore.select`) follows CRDS's ``Match`` + ``UseAfter`` rules:
+
+* every selection keyword of the entry must match the exposure (:func:`match_weight`);
+  an exact or pattern match (``"F200W|F150W|"``, ``"ANY"``, ``"*"``) counts 1, a
+  "don't care" (``"N/A"``, empty, keyword absent from the reference) counts 0;
+* the entries with the most counted matches are tried first (so a reference made for the
+  exposure's subarray beats a generic one); among them the latest USEAFTER not after the
+  exposure's DATE-OBS/TIME-OBS wins; if none of them is old enough, the next-best group
+  is tried;
+* subarrays: see :func:`serves_subarray` (``GENERIC`` and, for reftypes whose step cuts the
+  subarray out of a full-frame reference, ``FULL``).
 
 The store is found from ``--refs DIR``, else ``$JWCAL_REFS``, else ``~/.jwcal/refs``.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -24,6 +36,23 @@ from ..errors import ReferenceFileError
 
 INDEX = "store.json"
 WILDCARDS = {"ANY", "N/A", "*", ""}
+DONT_CARE = {"N/A", ""}              # matches anything, adds nothing to the match weight
+MATCH_ANY = {"ANY", "*"}             # matches anything, counts as a match (CRDS's "*")
+
+SUBARRAY_KEY = "meta.subarray.name"
+SUBARRAY_GEOMETRY_KEYS = frozenset({"meta.subarray.xstart", "meta.subarray.ystart",
+                                    "meta.subarray.xsize", "meta.subarray.ysize"})
+
+# Reftypes whose jwst step cuts the exposure's subarray out of a full-frame reference
+# (jwst.lib.reffile_utils.get_subarray_model or an equivalent slice): dq_init (mask),
+# saturation, superbias, linearity, jump/ramp_fit (gain, readnoise), flat_field (flat),
+# ipc, photom (area).  For these a SUBARRAY="FULL" reference serves any subarray exposure of
+# the same detector, at lower priority than a reference made for that subarray.  Not in
+# the list: dark and reset (the step subtracts the reference as it is, so CRDS selects
+# them by the exposure's exact SUBARRAY).
+FULL_FRAME_SERVES_SUBARRAYS = frozenset({
+    "mask", "saturation", "superbias", "linearity", "gain", "readnoise", "flat", "ipc", "area",
+})
 
 
 def default_store_path() -> Path:
@@ -57,16 +86,81 @@ def exposure_date(meta) -> datetime | None:
     return parse_date(f"{date} {time}") if date else None
 
 
+def _text(value) -> str:
+    return "" if value is None else str(value).strip().upper()
+
+
+def match_weight(ref_value, exp_value) -> int | None:
+    """How a reference's selection value matches the exposure's value, as CRDS weighs it.
+
+    ``None``: no match.  ``0``: "don't care" (``"N/A"``, empty, or the reference does not carry
+    the keyword).  ``1``: a match: equal values, ``"ANY"``/``"*"``, or one alternative of a
+    CRDS pattern ``"F200W|F150W|"`` (alternatives may use ``*`` globs).  Case-insensitive.
+    """
+    text = _text(ref_value)
+    if text in DONT_CARE:
+        return 0
+    exp = _text(exp_value)
+    options = [o.strip() for o in text.split("|") if o.strip()]
+    if "N/A" in options:
+        return 0
+    for option in options:
+        if option in MATCH_ANY or option == exp or fnmatch.fnmatchcase(exp, option):
+            return 1
+    return None
+
+
 def value_matches(ref_value, exp_value) -> bool:
-    if ref_value is None:
+    """True if the reference value accepts the exposure value (see :func:`match_weight`)."""
+    return match_weight(ref_value, exp_value) is not None
+
+
+def serves_subarray(reftype: str, ref_subarray, exp_subarray) -> bool:
+    """True if a full-frame/generic reference serves the exposure's (other) subarray.
+
+    * ``SUBARRAY="GENERIC"`` serves every subarray, for every reftype (CRDS substitutes
+      ``GENERIC`` with ``N/A`` in all JWST rmaps).
+    * ``SUBARRAY="FULL"`` serves a subarray exposure only for the reftypes in
+      :data:`FULL_FRAME_SERVES_SUBARRAYS`, whose step extracts the subarray itself; a dark or
+      reset must be made for the exposure's subarray.
+
+    When it does, the subarray keywords (SUBARRAY, SUBSTRT1/2, SUBSIZE1/2) are "don't care"
+    for that reference, so a reference made for the exposure's own subarray is preferred.
+    """
+    ref, exp = _text(ref_subarray), _text(exp_subarray)
+    if ref == "GENERIC":
         return True
-    text = str(ref_value).strip().upper()
-    if text in WILDCARDS:
-        return True
-    options = {o.strip() for o in text.split("|") if o.strip()}
-    if options & {"ANY", "N/A"}:
-        return True
-    return str(exp_value).strip().upper() in options
+    return ref == "FULL" and exp != "FULL" and reftype.lower() in FULL_FRAME_SERVES_SUBARRAYS
+
+
+def entry_weight(entry: "StoreEntry", meta, match_keys, reftype: str | None = None) -> int | None:
+    """The CRDS-style match weight of a store entry for an exposure (``None``: no match)."""
+    reftype = reftype or entry.reftype
+    full_frame = SUBARRAY_KEY in entry.match and serves_subarray(
+        reftype, entry.match.get(SUBARRAY_KEY), meta.get(SUBARRAY_KEY[len("meta."):]))
+    total = 0
+    for key in match_keys:
+        if full_frame and (key == SUBARRAY_KEY or key in SUBARRAY_GEOMETRY_KEYS):
+            continue
+        w = match_weight(entry.match.get(key), meta.get(key[len("meta."):]))
+        if w is None:
+            return None
+        total += w
+    return total
+
+
+def pattern_path(path: str) -> str | None:
+    """The CRDS pattern keyword's path for a selection path (``P_SUBARR`` for SUBARRAY...).
+
+    A reference that applies to several values lists them in its pattern keyword
+    (``P_SUBARR = 'FULL|SUB64P|'``); that list is what the rules table keeps.
+    """
+    from ..datamodel.keywords import KEYWORDS
+
+    parent, _, leaf = path.rpartition(".")
+    special = {"meta.subarray.name": "meta.subarray.p_subarray", "meta.exposure.type": "meta.exposure.p_exptype"}
+    candidate = special.get(path, f"{parent}.p_{leaf}")
+    return candidate if KEYWORDS.keyword_for(candidate, reference=True) else None
 
 
 @dataclass
@@ -121,9 +215,13 @@ class LocalStore:
         keys = tuple(match_keys_for(instrument, reftype) or ()) if match_keys_for else ()
         match = {}
         for key in keys:
+            pattern = pattern_path(key)
+            pkw = KEYWORDS.keyword_for(pattern, reference=True) if pattern else None
             kw = KEYWORDS.keyword_for(key, reference=True)
-            if kw and kw[0] in header:
-                match[key] = str(header[kw[0]])
+            if pkw and str(header.get(pkw[0], "")).strip():
+                match[key] = str(header[pkw[0]]).strip()
+            elif kw and kw[0] in header:
+                match[key] = str(header[kw[0]]).strip()
         dest = self.root / path.name
         self.root.mkdir(parents=True, exist_ok=True)
         if copy and path.resolve() != dest.resolve():
@@ -136,26 +234,38 @@ class LocalStore:
         return entry
 
     # -- selection ---------------------------------------------------------------------
-    def candidates(self, reftype: str, meta, match_keys) -> list[StoreEntry]:
+    def weighted_candidates(self, reftype: str, meta, match_keys) -> list[tuple[int, StoreEntry]]:
+        """``(weight, entry)`` for every entry of this reftype and instrument that matches."""
         instrument = str(meta.get("instrument.name") or "").upper()
         out = []
         for e in self.entries:
             if e.reftype != reftype or e.instrument != instrument:
                 continue
-            if all(value_matches(e.match.get(k), meta.get(k[len("meta."):])) for k in match_keys):
-                out.append(e)
+            w = entry_weight(e, meta, match_keys, reftype)
+            if w is not None:
+                out.append((w, e))
         return out
 
+    def candidates(self, reftype: str, meta, match_keys) -> list[StoreEntry]:
+        return [e for _w, e in self.weighted_candidates(reftype, meta, match_keys)]
+
     def select(self, reftype: str, meta, match_keys) -> StoreEntry | None:
+        """Best match first, then the latest USEAFTER not after the exposure (see module doc)."""
         when = exposure_date(meta)
-        best, best_date = None, None
-        for e in self.candidates(reftype, meta, match_keys):
-            d = parse_date(e.useafter)
-            if when is not None and d is not None and d > when:
-                continue
-            if best is None or (d or datetime.min) >= (best_date or datetime.min):
-                best, best_date = e, d
-        return best
+        groups: dict[int, list[StoreEntry]] = {}
+        for w, e in self.weighted_candidates(reftype, meta, match_keys):
+            groups.setdefault(w, []).append(e)
+        for w in sorted(groups, reverse=True):
+            best, best_date = None, None
+            for e in groups[w]:
+                d = parse_date(e.useafter)
+                if when is not None and d is not None and d > when:
+                    continue
+                if best is None or (d or datetime.min) >= (best_date or datetime.min):
+                    best, best_date = e, d
+            if best is not None:
+                return best
+        return None
 
     def verified_path(self, entry: StoreEntry) -> Path:
         path = self.root / entry.file

@@ -119,19 +119,27 @@ def merge(*layers: dict) -> dict:
     return out
 
 
-def split_config(config: dict, spec, registry) -> tuple[dict, dict]:
-    """Validate a merged config against a pipeline; return (pipeline params, per-step params)."""
+def split_config(config: dict, spec, registry, strict: bool = True) -> tuple[dict, dict]:
+    """Validate a merged config against a pipeline; return (pipeline params, per-step params).
+
+    ``strict=False`` ignores names this pipeline does not have (a run over several stages
+    shares one config; :func:`validate_for` checks it once against all of them).
+    """
     pipeline_names = {p.name for p in spec.all_params()}
     pipeline_cfg = {}
     for key, value in config.items():
         if key == "steps":
             continue
         if key not in pipeline_names:
+            if not strict:
+                continue
             close = difflib.get_close_matches(key, list(pipeline_names), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise ParameterError(f"pipeline {spec.name} has no parameter {key!r}{hint}")
         pipeline_cfg[key] = value
     step_cfgs = config.get("steps", {})
+    if not strict:
+        step_cfgs = {k: v for k, v in step_cfgs.items() if k in spec.step_keys}
     for name, params in step_cfgs.items():
         if name not in spec.step_keys:
             close = difflib.get_close_matches(name, list(spec.step_keys), n=3)
@@ -140,3 +148,24 @@ def split_config(config: dict, spec, registry) -> tuple[dict, dict]:
         if not isinstance(params, dict):
             raise ParameterError(f"steps.{name} must be a table of parameters")
     return pipeline_cfg, step_cfgs
+
+
+def validate_for(config: dict, specs) -> None:
+    """Check a run's config against every pipeline the run uses: each step and pipeline
+    parameter must belong to at least one of them (unknown names are errors with hints)."""
+    specs = list(specs)
+    if not specs:
+        return
+    step_keys = {k for s in specs for k in s.step_keys}
+    pipe_params = {p.name for s in specs for p in s.all_params()}
+    names = ", ".join(sorted({s.name for s in specs}))
+    for key in config:
+        if key != "steps" and key not in pipe_params:
+            close = difflib.get_close_matches(key, list(pipe_params), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ParameterError(f"no pipeline of this run ({names}) has a parameter {key!r}{hint}")
+    for name in config.get("steps", {}):
+        if name not in step_keys:
+            close = difflib.get_close_matches(name, list(step_keys), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ParameterError(f"no pipeline of this run ({names}) has a step {name!r}{hint}")

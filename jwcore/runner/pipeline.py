@@ -82,11 +82,11 @@ PIPELINE_PARAMS = (
 class Pipeline:
     """A configured pipeline: step instances in order, ready to run on models."""
 
-    def __init__(self, spec: PipelineSpec, registry, config: dict | None = None):
+    def __init__(self, spec: PipelineSpec, registry, config: dict | None = None, strict: bool = True):
         from .config import split_config
 
         self.spec = spec
-        pipeline_cfg, step_cfgs = split_config(config or {}, spec, registry)
+        pipeline_cfg, step_cfgs = split_config(config or {}, spec, registry, strict)
         for p in spec.all_params():
             setattr(self, p.name, p.convert(pipeline_cfg.get(p.name, p.default), f"pipeline {spec.name}")
                     if p.name in pipeline_cfg else p.default)

@@ -36,7 +36,8 @@ def test_plugins_lists_versions_and_steps(pm, capsys):
     assert "jwcal-toy==9.9" in out and "toy_add" in out and "TOY_IMAGE" in out and "TOYCAM" in out
     code, out, _ = run(["plugins", "--json"], capsys)
     data = {d["name"]: d for d in json.loads(out)}
-    assert data["toy"]["steps"] == ["toy_add", "toy_collapse"] and data["toy"]["broken"] is False
+    assert data["toy"]["steps"] == ["toy_add", "toy_collapse", "toy_combine", "toy_scale"]
+    assert data["toy"]["broken"] is False
 
 
 def test_steps_lists_parameters_and_reftypes(pm, capsys):
@@ -47,7 +48,7 @@ def test_steps_lists_parameters_and_reftypes(pm, capsys):
 def test_run_end_to_end_with_overrides(pm, tmp_path, capsys):
     inp = tmp_path / "jw01234001001_01101_00001_toy1_uncal.fits"
     toy_ramp(inp)
-    code, _, err = run(["run", str(inp), "-o", str(tmp_path / "out"), "--steps.toy_add.value=3",
+    code, _, err = run(["run", str(inp), "-o", str(tmp_path / "out"), "--to-stage", "1", "--steps.toy_add.value=3",
                         "--steps.toy_add.override_gain=N/A"], capsys)
     assert code == 0, err
     rate = open_model(tmp_path / "out" / "jw01234001001_01101_00001_toy1_rate.fits")
@@ -61,7 +62,7 @@ def test_one_bad_input_does_not_stop_others(pm, tmp_path, capsys):
     toy_ramp(good)
     bad = tmp_path / "b_uncal.fits"
     bad.write_bytes(b"garbage" * 100)
-    code, _, err = run(["run", str(bad), str(good), "-o", str(tmp_path / "out"),
+    code, _, err = run(["run", str(bad), str(good), "-o", str(tmp_path / "out"), "--stage", "1",
                         "--steps.toy_add.override_gain=N/A"], capsys)
     assert code == 1
     assert (tmp_path / "out" / "a_rate.fits").exists()
@@ -71,7 +72,7 @@ def test_one_bad_input_does_not_stop_others(pm, tmp_path, capsys):
 
 @pytest.mark.parametrize("args,msg", [
     (["run", "/no/such/file_uncal.fits"], "no such file"),
-    (["run", "{input}", "--steps.nope.x=1", "--steps.toy_add.override_gain=N/A"], "has no step 'nope'"),
+    (["run", "{input}", "--steps.nope.x=1", "--steps.toy_add.override_gain=N/A"], "has a step 'nope'"),
     (["step", "no_such_step", "{input}"], "unknown step"),
     (["run", "{input}", "--pipeline", "image9"], "unknown pipeline"),
 ])

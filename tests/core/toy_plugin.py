@@ -42,8 +42,8 @@ class CollapseStep(Step):
 
 @hookimpl
 def jwcal_register_steps(register):
-    register(AddStep)
-    register(CollapseStep)
+    for cls in (AddStep, CollapseStep, ScaleStep, CombineStep):
+        register(cls)
 
 
 @hookimpl
@@ -51,11 +51,13 @@ def jwcal_register_pipelines(register):
     register(PipelineSpec("toy1", ("toy_add", "toy_collapse"), instrument="TOYCAM", stage=1,
                           aliases=("calwebb_toy1",), suffix="rate",
                           saves=(("save_calibrated_ramp", "toy_add", "ramp"),)))
+    for spec in STAGE23:
+        register(spec)
 
 
 @hookimpl
 def jwcal_register_exptypes(register):
-    register("TOY_IMAGE", "TOYCAM", stage1="toy1", stage2=None, stage3=None)
+    register("TOY_IMAGE", "TOYCAM", stage1="toy1", stage2="toy2", stage3="toy3")
 
 
 @hookimpl
@@ -63,3 +65,49 @@ def jwcal_reference_match_keys(instrument, reftype):
     if instrument == "TOYCAM":
         return ("meta.instrument.detector",)
     return None
+
+
+class ScaleStep(Step):
+    name = "toy_scale"
+    description = "Stage 2: multiply by a factor (fails on request, for failure tests)"
+    spec = (Param("factor", float, 2.0, "Multiplier"),
+            Param("fail_on", str, "", "Fail for inputs whose name contains this"),
+            Param("sleep", float, 0.0, "Seconds to wait (for interruption tests)"))
+    input_model = None
+
+    def process(self, model, refs):
+        from jwcore.errors import BadInputError
+
+        if self.fail_on and self.fail_on in str(model.meta.filename):
+            raise BadInputError(f"{model.meta.filename}: injected failure")
+        if self.sleep:
+            import time
+
+            time.sleep(self.sleep)
+        model.data = model.data * np.float32(self.factor)
+        return model
+
+
+class CombineStep(Step):
+    name = "toy_combine"
+    description = "Stage 3: mean of the association's members (one open at a time)"
+
+    def process(self, library, refs):
+        from jwcore.datamodel import ImageModel
+
+        total, n, first = None, 0, None
+        for model in library:
+            total = model.data.astype(np.float64) if total is None else total + model.data
+            n += 1
+            if first is None:
+                first = ImageModel(data=np.zeros(1, np.float32))
+                first.copy_meta_from(model)
+        out = ImageModel(data=(total / n).astype(np.float32))
+        out.copy_meta_from(first)
+        return out
+
+
+STAGE23 = [
+    PipelineSpec("toy2", ("toy_scale",), instrument="TOYCAM", stage=2, suffix="cal"),
+    PipelineSpec("toy3", ("toy_combine",), instrument="TOYCAM", stage=3, suffix="i2d"),
+]

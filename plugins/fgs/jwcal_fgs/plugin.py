@@ -3,6 +3,8 @@
 from jwcore.instrument import InstrumentPlugin
 from jwcore.runner.pipeline import PipelineSpec, StepUse
 
+from .refkeys import DEFAULT_KEYS, MATCH_KEYS
+
 INSTRUMENT = "FGS"
 
 _GUIDER = ("guider", None, None)
@@ -23,7 +25,6 @@ DARK = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "l
 _S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
            saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
 
-_DET = ("meta.instrument.detector",)
 plugin = InstrumentPlugin(
     instrument=INSTRUMENT,
     exptypes=EXPTYPES,
@@ -32,10 +33,6 @@ plugin = InstrumentPlugin(
         PipelineSpec("dark", DARK, aliases=("calwebb_dark", "calwebb_dark1"), instrument=INSTRUMENT,
                      stage=1, suffix="dark", class_alias="DarkPipeline"),
     ],
-    match_keys={
-        "dark": _DET + ("meta.subarray.name", "meta.exposure.readpatt"),
-        "flat": _DET,
-        "distortion": _DET + ("meta.exposure.type",),
-    },
-    default_keys=_DET,
+    match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
+    default_keys=DEFAULT_KEYS,
 )

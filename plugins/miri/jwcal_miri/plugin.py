@@ -3,6 +3,10 @@
 from jwcore.instrument import InstrumentPlugin
 from jwcore.runner.pipeline import PipelineSpec, StepUse
 
+from .readout import READOUT
+from .refkeys import DEFAULT_KEYS, MATCH_KEYS
+from .steps import STEPS
+
 INSTRUMENT = "MIRI"
 
 EXPTYPES = {
@@ -32,8 +36,6 @@ DARK = ("group_scale", "dq_init", "saturation", "ipc", "firstframe", "lastframe"
 _S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
            saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
 
-_DET = ("meta.instrument.detector",)
-_RO = _DET + ("meta.subarray.name", "meta.exposure.readpatt")
 plugin = InstrumentPlugin(
     instrument=INSTRUMENT,
     exptypes=EXPTYPES,
@@ -43,13 +45,8 @@ plugin = InstrumentPlugin(
         PipelineSpec("dark", DARK, aliases=("calwebb_dark", "calwebb_dark1"), instrument=INSTRUMENT,
                      stage=1, suffix="dark", class_alias="DarkPipeline"),
     ],
-    match_keys={
-        "dark": _RO, "reset": _RO, "rscd": _DET, "readnoise": _RO,
-        "flat": _DET + ("meta.instrument.filter", "meta.subarray.name"),
-        "photom": _DET,
-        "area": _DET + ("meta.instrument.filter",),
-        "distortion": _DET + ("meta.instrument.filter", "meta.exposure.type"),
-        "filteroffset": _DET,
-    },
-    default_keys=_DET,
+    match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
+    default_keys=DEFAULT_KEYS,
+    steps=list(STEPS),          # firstframe, lastframe, reset, rscd (jwcal_miri/steps/)
+    detectors=[READOUT],        # readout.py: MIRI's layout for ipc, refpix, ramp_fit
 )

@@ -3,6 +3,8 @@
 from jwcore.instrument import InstrumentPlugin
 from jwcore.runner.pipeline import PipelineSpec, StepUse
 
+from .refkeys import DEFAULT_KEYS, MATCH_KEYS
+
 INSTRUMENT = "NIRCAM"
 
 # EXP_TYPE -> (stage 1, stage 2, stage 3): the manual's Pipeline Modules table.
@@ -28,7 +30,6 @@ DARK = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "l
 _S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
            saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
 
-_DET = ("meta.instrument.detector",)
 plugin = InstrumentPlugin(
     instrument=INSTRUMENT,
     exptypes=EXPTYPES,
@@ -38,12 +39,6 @@ plugin = InstrumentPlugin(
         PipelineSpec("dark", DARK, aliases=("calwebb_dark", "calwebb_dark1"), instrument=INSTRUMENT,
                      stage=1, suffix="dark", class_alias="DarkPipeline"),
     ],
-    # The manual's "CRDS Selection Criteria" (USEAFTER always applies on top).
-    match_keys={
-        "flat": _DET + ("meta.instrument.filter", "meta.instrument.pupil"),
-        "area": _DET + ("meta.instrument.filter", "meta.instrument.pupil"),
-        "distortion": _DET + ("meta.instrument.filter", "meta.instrument.pupil", "meta.exposure.type"),
-        "dark": _DET + ("meta.subarray.name", "meta.exposure.readpatt"),
-    },
-    default_keys=_DET,
+    match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
+    default_keys=DEFAULT_KEYS,
 )

@@ -8,6 +8,8 @@ running them says so.
 from jwcore.instrument import InstrumentPlugin
 from jwcore.runner.pipeline import PipelineSpec, StepUse
 
+from .refkeys import DEFAULT_KEYS, MATCH_KEYS
+
 INSTRUMENT = "NIRSPEC"
 
 _IMG2 = ("detector1", "image2", None)
@@ -31,7 +33,6 @@ DARK = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "l
 _S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
            saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
 
-_DET = ("meta.instrument.detector",)
 plugin = InstrumentPlugin(
     instrument=INSTRUMENT,
     exptypes=EXPTYPES,
@@ -41,10 +42,6 @@ plugin = InstrumentPlugin(
         PipelineSpec("dark", DARK, aliases=("calwebb_dark", "calwebb_dark1"), instrument=INSTRUMENT,
                      stage=1, suffix="dark", class_alias="DarkPipeline"),
     ],
-    match_keys={
-        "dark": _DET + ("meta.subarray.name", "meta.exposure.readpatt"),
-        "superbias": _DET + ("meta.subarray.name", "meta.exposure.readpatt"),
-        "flat": _DET + ("meta.instrument.filter",),
-    },
-    default_keys=_DET,
+    match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
+    default_keys=DEFAULT_KEYS,
 )

@@ -105,12 +105,15 @@ def run(args, pipeline, stage, to_stage, output_dir, param_file, refs, jobs, exe
     opts = RunOptions(output_dir=out, config=config, executor=executor, jobs=jobs, scheduler=scheduler,
                       force=force, store=_store(refs), pinned=pinned)
     results = run_graph(pm, planner.units, opts) if planner.units else []
-    record = record_run(pm, results, command=["jwcal", *sys.argv[1:]],
-                        options={"pipeline": pipeline, "stage": stage, "to_stage": to_stage, "executor": executor,
-                                 "jobs": jobs, "output_dir": str(out.resolve()), "refs": str(opts.store.root)},
-                        inputs=inputs, config=config, output_dir=out, started=started)
+    record = None
+    if results:
+        record = record_run(pm, results, command=["jwcal", *sys.argv[1:]],
+                            options={"pipeline": pipeline, "stage": stage, "to_stage": to_stage, "executor": executor,
+                                     "jobs": jobs, "output_dir": str(out.resolve()), "refs": str(opts.store.root)},
+                            inputs=inputs, config=config, output_dir=out, started=started)
     _summary(results, planner.failures)
-    click.echo(f"run record: {record}", err=True)
+    if record:
+        click.echo(f"run record: {record}", err=True)
     if planner.failures or any(o.status not in ("ok", "up-to-date") for _, o in results):
         raise SystemExit(1)
 

@@ -80,6 +80,8 @@ def test_user_errors_are_one_line(pm, tmp_path, capsys, args, msg):
     inp = tmp_path / "x_uncal.fits"
     toy_ramp(inp)
     args = [a.replace("{input}", str(inp)) for a in args]
+    if args[0] == "run":
+        args += ["-o", str(tmp_path / "out")]
     code, _, err = run(args, capsys)
     assert code != 0
     assert msg in err and "Traceback" not in err

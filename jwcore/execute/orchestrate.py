@@ -74,7 +74,11 @@ def run_graph(pm, units, opts: RunOptions) -> list[tuple]:
     keys: dict[str, str] = {}
     progress = Progress(len(units), live=opts.live_progress)
     executor = make_executor(opts.executor, opts.jobs, opts.scheduler)
-    log.info("running %d unit(s) with the %s executor (%d worker(s))", len(units), executor.name, executor.workers)
+    from ..parallel import cores
+
+    threads = max(1, cores() // max(1, min(executor.workers, len(units))))
+    log.info("running %d unit(s) with the %s executor (%d worker(s), %d thread(s) each)",
+             len(units), executor.name, executor.workers, threads)
     pending: dict = {}   # future -> unit
     try:
         while len(outcomes) < len(units):
@@ -105,7 +109,7 @@ def run_graph(pm, units, opts: RunOptions) -> list[tuple]:
                     progress.finished_unit(unit, "up-to-date")
                     continue
                 state.forget(unit)
-                job = Job(unit, opts.config, opts.output_dir, refs)
+                job = Job(unit, opts.config, opts.output_dir, refs, threads)
                 progress.started(unit)
                 pending[executor.submit(job)] = unit
             if not pending:

@@ -80,7 +80,10 @@ def execute(job: Job) -> Outcome:
             ctx.input_path = Path(job.output_dir) / f"{unit.product.name}.fits"
         else:
             model = open_model(unit.input)
-        pipeline.run(model, ctx)
+        from ..parallel import budget
+
+        with budget(job.threads):
+            pipeline.run(model, ctx)
         status, message = "ok", ""
     except JwcalError as exc:
         status, message = "failed", str(exc)

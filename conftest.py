@@ -29,6 +29,8 @@ def pytest_configure(config):
     os.environ.setdefault("CRDS_MODE", "local")
     os.environ.setdefault("CRDS_OBSERVATORY", "jwst")
     os.environ.setdefault("STPIPE_DISABLE_CRDS_STEPPARS", "true")
+    # jwcal's own CRDS selector stays off in tests unless a test turns it on (tests/refs).
+    os.environ.setdefault("JWCAL_CRDS", "0")
     try:
         from astropy.utils import iers
 

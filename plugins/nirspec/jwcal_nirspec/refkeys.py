@@ -1,0 +1,62 @@
+"""NIRSpec reference-file selection keywords: reftype -> the metadata paths CRDS matches on.
+
+INSTRUME is implied and USEAFTER against DATE-OBS/TIME-OBS is always applied on top; a
+reference without one of these keywords, or with ``N/A``/``ANY``/a ``A|B|`` pattern, matches
+as CRDS would (see :mod:`jwcore.refs.store`).
+
+Provenance (checked 2025, jwst 3.0 era):
+
+* jwst's "Reference Selection Keywords" tables (docs/jwst/references_general/*_selection.inc):
+  mask (SUBARRAY, READPATT), saturation (SUBARRAY), superbias and dark (READPATT, SUBARRAY and
+  the subarray geometry SUBSTRT1/2, SUBSIZE1/2), linearity, gain, readnoise, ipc,
+  refpix (READPATT: the IRS2 coefficients), flat (FILTER, GRATING, EXP_TYPE),
+  photom (EXP_TYPE only), area (FILTER, GRATING, EXP_TYPE), apcorr (EXP_TYPE).
+* drizpars: NIRSpec has a drizpars rmap with no match parameters
+  (crds/jwst/specs/nirspec_drizpars.rmap), so only USEAFTER selects.
+* NIRSpec is absent from the persistence, distortion, filteroffset and abvegaoffset tables
+  (its WCS uses the camera/collimator/fore/fpa/msa/ote references); a store that provides
+  such a file anyway is matched on DETECTOR (DEFAULT_KEYS).
+
+Subarrays: a ``SUBARRAY=FULL``/``GENERIC`` mask, saturation, linearity, superbias, gain or
+readnoise serves subarray exposures (jwst extracts the subarray, and the subarray geometry
+keywords are then "don't care"); darks must match the subarray.
+"""
+
+DETECTOR = "meta.instrument.detector"
+FILTER = "meta.instrument.filter"
+GRATING = "meta.instrument.grating"
+SUBARRAY = "meta.subarray.name"
+SUBSTRT1 = "meta.subarray.xstart"
+SUBSTRT2 = "meta.subarray.ystart"
+SUBSIZE1 = "meta.subarray.xsize"
+SUBSIZE2 = "meta.subarray.ysize"
+READPATT = "meta.exposure.readpatt"
+EXP_TYPE = "meta.exposure.type"
+
+_GEOMETRY = (SUBARRAY, SUBSTRT1, SUBSTRT2, SUBSIZE1, SUBSIZE2)
+
+MATCH_KEYS = {
+    # calwebb_detector1
+    "mask": (DETECTOR, SUBARRAY, READPATT),
+    "saturation": (DETECTOR, SUBARRAY),
+    "ipc": (DETECTOR,),
+    "superbias": (DETECTOR, READPATT) + _GEOMETRY,
+    "refpix": (DETECTOR, READPATT),
+    "linearity": (DETECTOR, SUBARRAY),
+    "dark": (DETECTOR, READPATT) + _GEOMETRY,
+    "gain": (DETECTOR, SUBARRAY),
+    "readnoise": (DETECTOR, READPATT, SUBARRAY),
+    # calwebb_image2 (imaging-like modes)
+    "flat": (DETECTOR, FILTER, GRATING, EXP_TYPE),
+    "photom": (EXP_TYPE,),
+    "area": (DETECTOR, FILTER, GRATING, EXP_TYPE),
+    # calwebb_image3 / spec3
+    "drizpars": (),
+    "apcorr": (EXP_TYPE,),
+}
+
+DEFAULT_KEYS = (DETECTOR,)
+
+# Reftypes CRDS answers "N/A" for on NIRSpec (not in the jwst tables for this instrument).
+NOT_APPLICABLE = frozenset({"reset", "rscd", "trapdensity", "trappars", "persat", "distortion",
+                            "filteroffset", "abvegaoffset"})

@@ -44,3 +44,9 @@ def real_data():
     if not REAL.exists():
         pytest.skip("shared real data folder not present")
     return REAL
+
+
+@pytest.fixture(autouse=True)
+def _run_in_tmp(tmp_path, monkeypatch):
+    """Every test runs in its own folder, so nothing (jwcal or jwst) writes into the repo."""
+    monkeypatch.chdir(tmp_path)

@@ -37,7 +37,6 @@ class InstrumentPlugin:
     steps: list = field(default_factory=list)           # the instrument's own Step classes
     detectors: list = field(default_factory=list)       # jwcore.sim.detector.DetectorSpec
     row_keys: dict = field(default_factory=dict)        # reftype or (reftype, EXP_TYPE) -> RowKeys
-    not_applicable: dict = field(default_factory=dict)  # reftype -> EXP_TYPE patterns ("*": all)
 
     @hookimpl
     def jwcal_register_detectors(self, register):
@@ -71,16 +70,3 @@ class InstrumentPlugin:
             return None
         keys = self.row_keys.get((reftype, str(exp_type or "").upper()), self.row_keys.get(reftype))
         return None if keys is None else tuple(keys)
-
-    @hookimpl
-    def jwcal_select_reference(self, reftype, meta):
-        """Answer ``N/A`` for the reference types declared not applicable (CRDS's N/A)."""
-        patterns = self.not_applicable.get(reftype)
-        if not patterns or str(meta.get("instrument.name") or "").upper() != self.instrument:
-            return None
-        import fnmatch
-
-        exp_type = str(meta.get("exposure.type") or "").upper()
-        if any(fnmatch.fnmatchcase(exp_type, p.upper()) for p in patterns):
-            return "N/A"
-        return None

@@ -20,8 +20,15 @@ GENERIC_STEPS: tuple[str, ...] = (
     "jwcore.steps.refpix.refpix_step:RefPixStep",
     "jwcore.steps.linearity.linearity_step:LinearityStep",
     "jwcore.steps.dark_current.dark_current_step:DarkCurrentStep",
+    "jwcore.steps.jump.jump_step:JumpStep",
     "jwcore.steps.persistence.persistence_step:PersistenceStep",
+    "jwcore.steps.ramp_fitting.ramp_fit_step:RampFitStep",
     "jwcore.steps.gain_scale.gain_scale_step:GainScaleStep",
+    # image2 (stage-2 imaging) steps
+    "jwcore.steps.background.background_step:BackgroundStep",
+    "jwcore.steps.assign_wcs.assign_wcs_step:AssignWcsStep",
+    "jwcore.steps.flat_field.flat_field_step:FlatFieldStep",
+    "jwcore.steps.photom.photom_step:PhotomStep",
 )
 
 

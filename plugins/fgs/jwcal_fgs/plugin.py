@@ -1,8 +1,9 @@
 """FGS: science imaging routes, the near-IR detector1 order, and the guiding modes' pipeline."""
 
-from jwcore.instrument import InstrumentPlugin
 from jwcore.runner.pipeline import PipelineSpec, StepUse
 
+from .detectors import DETECTORS
+from .imaging import ROW_KEYS, FgsPlugin
 from .refkeys import DEFAULT_KEYS, MATCH_KEYS
 
 INSTRUMENT = "FGS"
@@ -25,8 +26,9 @@ DARK = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "l
 _S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
            saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
 
-plugin = InstrumentPlugin(
+plugin = FgsPlugin(
     instrument=INSTRUMENT,
+    detectors=DETECTORS,        # detectors.py: the simulator's DetectorSpecs
     exptypes=EXPTYPES,
     pipelines=[
         PipelineSpec("detector1", DETECTOR1, aliases=("calwebb_detector1",), **_S1),
@@ -35,4 +37,5 @@ plugin = InstrumentPlugin(
     ],
     match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
     default_keys=DEFAULT_KEYS,
+    row_keys=ROW_KEYS,          # imaging.py: PHOTOM row selection columns
 )

@@ -1,8 +1,9 @@
 """MIRI: EXP_TYPE routing, MIRI's own detector1 order and steps, reference selection keys."""
 
-from jwcore.instrument import InstrumentPlugin
 from jwcore.runner.pipeline import PipelineSpec, StepUse
 
+from .detectors import DETECTORS
+from .imaging import ROW_KEYS, MiriPlugin
 from .readout import READOUT
 from .refkeys import DEFAULT_KEYS, MATCH_KEYS
 from .steps import STEPS
@@ -36,7 +37,7 @@ DARK = ("group_scale", "dq_init", "saturation", "ipc", "firstframe", "lastframe"
 _S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
            saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
 
-plugin = InstrumentPlugin(
+plugin = MiriPlugin(
     instrument=INSTRUMENT,
     exptypes=EXPTYPES,
     pipelines=[
@@ -47,6 +48,7 @@ plugin = InstrumentPlugin(
     ],
     match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
     default_keys=DEFAULT_KEYS,
+    row_keys=ROW_KEYS,          # imaging.py: PHOTOM row selection columns
     steps=list(STEPS),          # firstframe, lastframe, reset, rscd (jwcal_miri/steps/)
-    detectors=[READOUT],        # readout.py: MIRI's layout for ipc, refpix, ramp_fit
+    detectors=[READOUT, *DETECTORS],  # readout.py: layout for ipc, refpix, ramp_fit; detectors.py: simulator
 )

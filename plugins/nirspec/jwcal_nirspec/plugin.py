@@ -5,9 +5,10 @@ the spectroscopic stage-2/3 pipelines (spec2, spec3) are routed but not yet prov
 running them says so.
 """
 
-from jwcore.instrument import InstrumentPlugin
 from jwcore.runner.pipeline import PipelineSpec, StepUse
 
+from .detectors import DETECTORS
+from .imaging import ROW_KEYS, NirspecPlugin
 from .refkeys import DEFAULT_KEYS, MATCH_KEYS
 
 INSTRUMENT = "NIRSPEC"
@@ -33,8 +34,9 @@ DARK = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "l
 _S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
            saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
 
-plugin = InstrumentPlugin(
+plugin = NirspecPlugin(
     instrument=INSTRUMENT,
+    detectors=DETECTORS,        # detectors.py: the simulator's DetectorSpecs
     exptypes=EXPTYPES,
     pipelines=[
         PipelineSpec("detector1", DETECTOR1, aliases=("calwebb_detector1",), **_S1),
@@ -44,4 +46,5 @@ plugin = InstrumentPlugin(
     ],
     match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
     default_keys=DEFAULT_KEYS,
+    row_keys=ROW_KEYS,          # imaging.py: PHOTOM row selection columns
 )

@@ -1,0 +1,163 @@
+"""``ramp_fit`` step: fit the ramps (OLS, optimal weighting) into rate and rateints products."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import dq
+from ...datamodel import CubeModel, DataModel, ImageModel
+from ...datamodel.models import ArraySpec, register_model
+from ...errors import BadInputError, ParameterError
+from ...runner import Param, StepResult
+from .._refs import cutout
+from .._stepbase import RampStep, threads_for
+from .ols import fit_ramps
+
+__all__ = ["RampFitStep", "RampFitOutputModel", "flag_group_range"]
+
+#: Fewer groups than this make ``jwst`` fall back from LIKELY to OLS_C.
+LIKELY_MIN_NGROUPS = 4
+
+
+@register_model
+class RampFitOutputModel(DataModel):
+    """The optional per-segment product of ramp fitting (``_fitopt``), laid out as jwst's."""
+
+    model_type = "RampFitOutputModel"
+    primary = "slope"
+    array_specs = (
+        ArraySpec("slope", "SLOPE", "float32", default=None),
+        ArraySpec("sigslope", "SIGSLOPE", "float32", default=None),
+        ArraySpec("var_poisson", "VAR_POISSON", "float32", default=None),
+        ArraySpec("var_rnoise", "VAR_RNOISE", "float32", default=None),
+        ArraySpec("yint", "YINT", "float32", default=None),
+        ArraySpec("sigyint", "SIGYINT", "float32", default=None),
+        ArraySpec("pedestal", "PEDESTAL", "float32", default=None),
+        ArraySpec("weights", "WEIGHTS", "float32", default=None),
+        ArraySpec("crmag", "CRMAG", "float32", default=None),
+    )
+
+
+def flag_group_range(groupdq, firstgroup, lastgroup, log=None) -> None:
+    """DO_NOT_USE on the groups before ``firstgroup`` and after ``lastgroup`` (0-based), in place,
+    with ``jwst``'s corrections of out-of-range values (a crossed pair is ignored)."""
+    ngroups = groupdq.shape[1]
+    first = 0 if firstgroup is None else int(firstgroup)
+    last = ngroups - 1 if lastgroup is None else int(lastgroup)
+    if first < 0:
+        first = 0
+    if first >= last:
+        if log is not None:
+            log.warning("firstgroup (%s) cannot be >= lastgroup (%s); group selectors ignored", first, last)
+        first, last = 0, ngroups - 1
+    dnu = np.uint8(dq.DO_NOT_USE)
+    if first > 0:
+        groupdq[:, :first] |= dnu
+    if last < ngroups - 1:
+        groupdq[:, last + 1:] |= dnu
+
+
+class RampFitStep(RampStep):
+    """Fit the ramps with :func:`jwcore.steps.ramp_fitting.fit_ramps` (OLS_C, optimal weighting).
+
+    Returns the ``rate`` ImageModel (SCI, DQ, ERR, VAR_POISSON, VAR_RNOISE in DN/s) with the
+    per-integration ``rateints`` CubeModel (with INT_TIMES) as the extra product, as ``jwst``
+    does (whatever NINTS).  GAIN and READNOISE are cut to the subarray; a GAINFACT in the gain
+    reference is copied to ``meta.exposure.gain_factor`` for ``gain_scale``.  ``firstgroup`` /
+    ``lastgroup`` mark the groups outside them DO_NOT_USE first.  With ``save_opt`` the
+    per-segment ``fitopt`` product is written (named after ``opt_name`` if given).  Detectors
+    whose readout layout says ``trim_unused_groups`` (MIRI) drop all-DO_NOT_USE edge groups.
+
+    Not implemented: ``algorithm="LIKELY"`` (an error when it would be used; ``jwst`` also
+    switches to LIKELY for exposures with per-read times) and the IFU image type for
+    NRS_IFU / MIR_MRS (the rate is an ImageModel).  When every ramp starts saturated there
+    is nothing to fit and ``jwst`` writes no rate: jwcal raises an error saying so.
+    """
+
+    name = "ramp_fit"
+    class_alias = "ramp_fit"
+    description = "Fit ramp data to determine the mean count rate"
+    spec = (
+        Param("algorithm", str, "OLS_C", "", choices=("OLS_C", "LIKELY")),
+        Param("int_name", str, "", ""),
+        Param("save_opt", bool, False, "Save optional output"),
+        Param("opt_name", str, "", ""),
+        Param("suppress_one_group", bool, True, "Suppress saturated ramps with good 0th group"),
+        Param("firstgroup", int, None, "Ignore groups before this one (zero indexed)", nullable=True),
+        Param("lastgroup", int, None, "Ignore groups after this one (zero indexed)", nullable=True),
+        Param("maximum_cores", str, "1",
+              "cores for multiprocessing. Can be an integer, 'half', 'quarter', or 'all'"),
+    )
+    reference_file_types = ("readnoise", "gain")
+
+    def process(self, model, refs):
+        meta = model.meta
+        shape = model.data.shape
+        algorithm = self.algorithm.upper()
+        if meta.get("exposure.read_times") and algorithm != "LIKELY":
+            self.log.warning("Setting the algorithm to LIKELY for unevenly sampled exposure")
+            algorithm = "LIKELY"
+        if algorithm == "LIKELY" and shape[1] < LIKELY_MIN_NGROUPS:
+            self.log.info("LIKELY needs at least %d groups; using OLS_C", LIKELY_MIN_NGROUPS)
+            algorithm = "OLS_C"
+        if algorithm != "OLS_C":
+            raise ParameterError("ramp_fit algorithm LIKELY is not implemented in jwcal yet; use OLS_C")
+
+        rn_ref = self.require(refs, "readnoise")
+        gain_ref = self.require(refs, "gain")
+        factor = gain_ref.meta.get("exposure.gain_factor")
+        if factor is not None:
+            meta.exposure.gain_factor = factor
+        readnoise = cutout(rn_ref.data, rn_ref.meta, meta, shape)
+        gain = cutout(gain_ref.data, gain_ref.meta, meta, shape)
+
+        if self.firstgroup is not None or self.lastgroup is not None:
+            flag_group_range(model.groupdq, self.firstgroup, self.lastgroup, self.log)
+
+        layout = self.layout(model)
+        result = fit_ramps(
+            model.data, model.groupdq, model.pixeldq, readnoise, gain,
+            frame_time=meta.exposure.frame_time, group_time=meta.exposure.group_time,
+            nframes=meta.exposure.nframes or 1, groupgap=meta.exposure.groupgap or 0,
+            dropframes1=meta.exposure.drop_frames1, suppress_one_group=self.suppress_one_group,
+            save_opt=self.save_opt, max_workers=threads_for(self.maximum_cores),
+            average_dark_current=model.average_dark_current if model.has("average_dark_current") else None,
+            # fit_ramps trims all-DO_NOT_USE edge groups for instrument "MIRI"; the layout decides
+            instrument=meta.instrument.name if layout.trim_unused_groups else None,
+        )
+        if result.image is None:
+            raise BadInputError("ramp_fit: no ramp can be fitted (every first group is saturated, or too "
+                                "few usable groups); jwst writes no rate product either")
+        rate = self._product(ImageModel, model, result.image)
+        rateints = self._product(CubeModel, model, result.integ)
+        if model.has("int_times"):
+            rateints.int_times = model.int_times
+        if result.opt is not None:
+            self._save_opt(model, result.opt)
+        return StepResult(rate, {"rateints": rateints})
+
+    @staticmethod
+    def _product(cls, ramp, fit):
+        out = cls(data=fit.slope)
+        out.copy_meta_from(ramp)
+        out.dq = fit.dq
+        out.err = fit.err
+        out.var_poisson = fit.var_poisson
+        out.var_rnoise = fit.var_rnoise
+        out.meta.bunit_data = "DN/s"
+        out.meta.bunit_err = "DN/s"
+        return out
+
+    def _save_opt(self, ramp, opt):
+        from ...runner.naming import output_path
+
+        product = RampFitOutputModel(**{name: getattr(opt, name) for name in opt._fields})
+        product.copy_meta_from(ramp)
+        ctx = getattr(self, "_ctx", None)
+        if self.opt_name:
+            folder = self.output_dir or (ctx.output_dir if ctx else None) or "."
+            path = output_path(self.opt_name, "fitopt", folder)
+            product.save(path)
+            self.log.info("Saved %s", path)
+        elif ctx is not None:
+            ctx.save(product, "fitopt", step=self)

@@ -1,0 +1,1 @@
+"""World coordinate systems shared by the instrument plugins (imaging: :mod:`.imaging`)."""

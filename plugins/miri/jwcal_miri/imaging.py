@@ -1,0 +1,38 @@
+"""MIRI imager: the WCS builder and the PHOTOM row keys.
+
+The imager WCS (jwst's ``assign_wcs.miri.imaging``): subarray offset, then the imager's
+filter-dependent boresight shift from the ``filteroffset`` reference (matched on FILTER
+alone; the file is required), applied to full-frame pixels in front of the ``distortion``
+model (which carries the imager's bounding box), velocity aberration and the pointing.
+PHOTOM rows are matched on FILTER and SUBARRAY, falling back to ``SUBARRAY=GENERIC`` rows
+(older files).
+"""
+
+from jwcore import hookimpl
+from jwcore.instrument import InstrumentPlugin
+from jwcore.refs.rows import RowKey
+
+IMAGING_EXPTYPES = frozenset({"MIR_IMAGE", "MIR_TACQ", "MIR_LYOT", "MIR_4QPM", "MIR_CORONCAL",
+                              "MIR_TACONFIRM"})
+
+PHOTOM_KEYS = (RowKey("subarray", "meta.subarray.name", fallback="GENERIC"),
+               RowKey("filter", "meta.instrument.filter"))
+ROW_KEYS = {("photom", e): PHOTOM_KEYS for e in IMAGING_EXPTYPES}
+
+FILTER_OFFSET_MATCH = {"filter": "meta.instrument.filter"}
+
+
+class MiriPlugin(InstrumentPlugin):
+    """MIRI's declarations plus its imager WCS."""
+
+    @hookimpl
+    def jwcal_build_wcs(self, model, references):
+        meta = model.meta
+        if str(meta.instrument.name or "").upper() != self.instrument:
+            return None
+        if str(meta.exposure.type or "").upper() not in IMAGING_EXPTYPES:
+            return None
+        from jwcore.wcs.builders import imaging_wcs_from_references
+
+        return imaging_wcs_from_references(model, references, offset_match=FILTER_OFFSET_MATCH,
+                                           offset_required=True)

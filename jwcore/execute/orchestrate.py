@@ -34,22 +34,31 @@ class RunOptions:
 
 def resolve_references(pm, unit, config, store, pinned=None) -> dict:
     """Every reference the unit's non-skipped steps need, selected once, here."""
-    from ..refs import select_reference
     from ..runner.pipeline import Pipeline
 
     if pinned is not None:
         return dict(pinned)
+    from ..runner.context import RunContext
+
     spec = pm.registry.pipeline(unit.pipeline, unit.instrument)
     pipeline = Pipeline(spec, pm.registry, config, strict=False)
-    meta = Node(unit.meta, "meta")
+    stand_in = _MetaOnly(Node(unit.meta, "meta"))
+    ctx = RunContext(pm=pm, store=store)
     refs = {}
     for step in pipeline.steps:
         if step.skip:
             continue
-        for reftype in step.reference_file_types:
+        for reftype in step.wanted_references(stand_in):
             if getattr(step, f"override_{reftype}") is None and reftype not in refs:
-                refs[reftype] = select_reference(pm, reftype, meta, store=store)
+                refs[reftype] = step.select_one(reftype, stand_in.meta, ctx)
     return refs
+
+
+class _MetaOnly:
+    """What ``Step.wanted_references`` may look at before the data is opened: the metadata."""
+
+    def __init__(self, meta):
+        self.meta = meta
 
 
 def effective_parameters(pm, unit, config) -> dict:

@@ -125,6 +125,8 @@ class Pipeline:
         for use, step in zip(self.spec.steps, self.steps):
             result = step.run(current, ctx)
             current = result.model
+            if step.applies_to_extras:   # e.g. gain_scale also scales the rateints product
+                extras = {k: step.run(v, ctx).model for k, v in extras.items()}
             extras.update(result.extras)
             if use.key in checkpoints and getattr(self, checkpoints[use.key][0]):
                 ctx.save(current, checkpoints[use.key][1])

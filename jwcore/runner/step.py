@@ -97,6 +97,10 @@ class Step:
     suffix: ClassVar[str | None] = None        # output suffix; default: name
     description: ClassVar[str] = ""
     input_model: ClassVar[str | None] = None   # e.g. "RampModel": inputs are converted to it
+    optional_references: ClassVar[tuple[str, ...]] = ()  # no file found means N/A, not an error
+    applies_to_extras: ClassVar[bool] = False  # in a pipeline, also run on extra products (rateints)
+
+    context = None   # the RunContext while run() is active
 
     def __init__(self, **params: Any):
         for p in self.all_params():
@@ -130,6 +134,34 @@ class Step:
         return {p.name: getattr(self, p.name) for p in self.all_params()}
 
     @property
+    def pm(self):
+        """The plugin manager of the current run (the process-wide one outside a run)."""
+        if self.context is not None:
+            return self.context.pm
+        from ..plugins import get_plugin_manager
+
+        return get_plugin_manager()
+
+    @property
+    def log(self) -> logging.Logger:
+        return logging.getLogger(f"jwcal.step.{self.name}")
+
+    def wanted_references(self, model) -> tuple:
+        """The reference types this step reads for ``model`` (default: all it declares).
+
+        Only ``model.meta`` may be consulted: the run coordinator also calls this with a
+        metadata-only stand-in to select references before work is farmed out.
+        """
+        return tuple(self.reference_file_types)
+
+    def require(self, refs, reftype: str):
+        """The opened reference, or :class:`SkipStep` (as jwst) when it is N/A."""
+        ref = refs.open(reftype)
+        if ref is None:
+            raise SkipStep(f"no {reftype.upper()} reference file (N/A); {self.name} step skipped")
+        return ref
+
+    @property
     def status_key(self) -> str:
         return self.cal_step or self.name
 
@@ -149,7 +181,14 @@ class Step:
 
         ctx = ctx or RunContext.default()
         model = ensure(model, self.input_model)
-        slog = logging.getLogger(f"jwcal.step.{self.name}")
+        self.context = ctx
+        try:
+            return self._run(model, ctx)
+        finally:
+            self.context = None
+
+    def _run(self, model, ctx):
+        slog = self.log
         if self.skip:
             slog.info("Step %s skipped", self.name)
             self._set_status(model, "SKIPPED")
@@ -170,8 +209,7 @@ class Step:
         result = out if isinstance(out, StepResult) else StepResult(out)
         for target in [result.model, *result.extras.values()]:
             self._set_status(target, status)
-            if status == "COMPLETE":
-                self._record_references(target, refs)
+            self._record_references(target, refs)
         elapsed = time.perf_counter() - t0
         ctx.note_step(self, status, elapsed)
         slog.info("Step %s done in %.2f s (%s)", self.name, elapsed, status)
@@ -181,18 +219,33 @@ class Step:
         return result
 
     def select_references(self, model, ctx) -> References:
-        from ..refs import select_reference
-
         selections = {}
-        for reftype in self.reference_file_types:
-            sel = ctx.reference(reftype, model.meta, getattr(self, f"override_{reftype}"), select_reference)
+        for reftype in self.wanted_references(model):
+            sel = self.select_one(reftype, model.meta, ctx)
             selections[reftype] = sel
             if sel is None:
-                logging.getLogger(f"jwcal.step.{self.name}").info("%s reference: N/A", reftype.upper())
+                self.log.info("%s reference: N/A", reftype.upper())
             else:
-                logging.getLogger(f"jwcal.step.{self.name}").info(
-                    "Using %s reference file %s (%s)", reftype.upper(), sel.path, sel.source)
+                self.log.info("Using %s reference file %s (%s)", reftype.upper(), sel.path, sel.source)
         return References(selections)
+
+    def select_one(self, reftype: str, meta, ctx):
+        """One reference: the override, else the run's selection (``None`` for N/A).
+
+        A reftype in ``optional_references`` for which no selector has a file is N/A (as CRDS
+        answers for, e.g., FGS filter offsets); an explicit override is always honoured.
+        """
+        from ..errors import ReferenceFileError
+        from ..refs import select_reference
+
+        override = getattr(self, f"override_{reftype}")
+        try:
+            return ctx.reference(reftype, meta, override, select_reference)
+        except ReferenceFileError as exc:
+            if reftype not in self.optional_references or override is not None:
+                raise
+            self.log.info("%s reference: none found (%s); using N/A", reftype.upper(), exc)
+            return None
 
     def _set_status(self, model, status: str) -> None:
         if hasattr(model, "meta"):

@@ -175,9 +175,9 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
     w.fits(M.GainModel, "gain", rmeta("GAIN", "Gain (e-/DN)", extra={"bunit_data": "electron/DN"}),
            data=cut(state.gain))
     w.fits(M.ReadnoiseModel, "readnoise",
-           rmeta("READNOISE", "Read noise of a single frame (DN)",
+           rmeta("READNOISE", "CDS read noise (DN): sqrt(2) x the noise of a single read",
                 extra={"exposure.readpatt": "ANY", "exposure.p_readpatt": "ANY|"}),
-           data=cut(state.read_noise))
+           data=(state.read_noise * np.float32(np.sqrt(2.0))).astype(np.float32))
     w.fits(M.IPCModel, "ipc", rmeta("IPC", "IPC deconvolution kernel (3x3 core of the inverse)"),
            data=state.ipc_inverse)
 

@@ -14,7 +14,7 @@ import logging
 
 from ...errors import ParameterError
 from ...runner import Param, SkipStep
-from .._context import ContextStep
+from ...runner.step import Step
 
 log = logging.getLogger("jwcal.step.assign_wcs")
 
@@ -26,7 +26,7 @@ def is_celestial_image_wcs(wcs) -> bool:
     return wcs.forward_transform.n_inputs == 2 and isinstance(wcs.output_frame, cf.CelestialFrame)
 
 
-class AssignWcsStep(ContextStep):
+class AssignWcsStep(Step):
     name = "assign_wcs"
     class_alias = "AssignWcsStep"
     description = "Attach the exposure's WCS (gwcs), S_REGION and a FITS SIP approximation"

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...errors import BadInputError
 from ...runner import Param, SkipStep
-from .._context import ContextStep
+from ...runner.step import Step
 
 log = logging.getLogger("jwcal.step.bkg_subtract")
 
@@ -22,7 +22,7 @@ WFSS_TYPES = {"NIS_WFSS", "NRC_WFSS", "MIR_WFSS", "NRC_GRISM"}
 GWA_TOLERANCE = 1.0e-8
 
 
-class BackgroundStep(ContextStep):
+class BackgroundStep(Step):
     name = "bkg_subtract"
     class_alias = "BackgroundStep"
     description = "Subtract the sigma-clipped mean of the background exposures"

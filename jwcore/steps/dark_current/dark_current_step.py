@@ -97,7 +97,7 @@ class DarkCurrentStep(RampStep):
         product.meta.exposure.groupgap = groupgap
         path = Path(self.dark_output)
         if not path.is_absolute():
-            ctx = getattr(self, "_ctx", None)
+            ctx = self.context
             folder = self.output_dir or (ctx.output_dir if ctx is not None else None)
             path = Path(folder or ".") / path.name
         product.save(path)

@@ -16,7 +16,7 @@ import numpy as np
 from ...errors import ReferenceFileError
 from ...refs.rows import select_row
 from ...runner import Param, SkipStep
-from .._context import ContextStep
+from ...runner.step import Step
 
 log = logging.getLogger("jwcal.step.photom")
 
@@ -44,7 +44,7 @@ def read_photom_tables(path) -> tuple[np.ndarray, dict, dict]:
     return table, time, header
 
 
-class PhotomStep(ContextStep):
+class PhotomStep(Step):
     name = "photom"
     class_alias = "PhotomStep"
     description = "Convert DN/s to MJy/sr (PHOTMJSR), attach the pixel-area map"

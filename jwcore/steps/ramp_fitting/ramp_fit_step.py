@@ -153,7 +153,7 @@ class RampFitStep(RampStep):
 
         product = RampFitOutputModel(**{name: getattr(opt, name) for name in opt._fields})
         product.copy_meta_from(ramp)
-        ctx = getattr(self, "_ctx", None)
+        ctx = self.context
         if self.opt_name:
             folder = self.output_dir or (ctx.output_dir if ctx else None) or "."
             path = output_path(self.opt_name, "fitopt", folder)

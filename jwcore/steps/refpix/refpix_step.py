@@ -59,8 +59,9 @@ class RefPixStep(RampStep):
     optional_references = ("sirskernel",)
 
     def wanted_references(self, model) -> tuple:
-        shape = model.data.shape
-        if is_irs2(shape):
+        m = model.meta
+        shape = (m.subarray.ysize or 0, m.subarray.xsize or 0)   # metadata only (see Step)
+        if is_irs2(shape) or str(m.exposure.readpatt or "").upper().startswith("NRSIRS2"):
             return ("refpix",)
         layout = self.layout(model)
         if (self.refpix_algorithm == "sirs" and layout.refpix == "amplifier-blocks"

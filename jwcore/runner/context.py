@@ -41,19 +41,38 @@ class RunContext:
     def note_step(self, step, status, seconds):
         self.steps.append((step.name, status, round(seconds, 3)))
 
-    def save(self, model, suffix: str, step=None, ext: str = ".fits") -> Path:
+    def save(self, model, suffix: str, step=None, ext: str | None = None, base=None) -> Path:
+        """Write a product as ``<base>_<suffix><ext>`` (atomically, never over an input).
+
+        ``base`` defaults to the run's input (or ``output_file``); stage-3 steps pass a
+        member's name for per-exposure products (``_crf``).  An astropy ``Table`` (a
+        catalog) is written as ECSV, a model as FITS.
+        """
+        from astropy.table import Table
+
         output_dir = self.output_dir
         output_file = self.output_file
         if step is not None:
             output_dir = step.output_dir or output_dir
             output_file = step.output_file or output_file
-        source = self.input_path or Path(model.meta.filename or "jwcal_output.fits")
+        if base is not None:
+            source, output_file = Path(base), None
+        else:
+            source = self.input_path or Path(getattr(getattr(model, "meta", None), "filename", None) or "jwcal_output.fits")
         if output_dir is None:   # as jwst: outputs go to the current folder by default
             output_dir = Path.cwd()
+        is_table = isinstance(model, Table)
+        ext = ext or (".ecsv" if is_table else ".fits")
         path = output_path(source, suffix, output_dir, ext, output_file)
-        from ..datamodel import write
+        if is_table:
+            from ..atomic import atomic_path
 
-        write(model, path, overwrite=self.overwrite, protect=self.protect)
+            with atomic_path(path, overwrite=self.overwrite, protect=self.protect) as tmp:
+                model.write(tmp, format="ascii.ecsv", overwrite=True)
+        else:
+            from ..datamodel import write
+
+            write(model, path, overwrite=self.overwrite, protect=self.protect)
         log.info("Saved %s", path)
         self.written.append(path)
         return path

@@ -156,7 +156,10 @@ class DataModel:
         if data is None:
             return None
         if spec.table:
-            return np.asarray(data).copy()
+            # through astropy's Table so TZERO/TSCAL columns (uint32 DQ values) are applied
+            from astropy.table import Table
+
+            return Table(data).as_array()
         return _native(data, hdu.header, spec.dtype)
 
     def _default(self, spec: ArraySpec):

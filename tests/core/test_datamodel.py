@@ -142,3 +142,15 @@ def test_real_fgs_uncal_reads(real_data):
     assert m.data.shape == (6, 2, 128, 128) and m.data.dtype == np.uint16
     raw = fits.getdata(real_data / "fgs" / "jw01019001001_gs-acq1_2022117003102_uncal.fits")
     np.testing.assert_array_equal(m.data, raw)
+
+
+def test_table_unsigned_columns_survive(tmp_path):
+    from jwcore.datamodel import MaskModel
+
+    m = MaskModel(dq=np.zeros((4, 4), np.uint32))
+    m.dq_def = np.array([(31, 2**31, "REFERENCE_PIXEL", "ref"), (0, 1, "DO_NOT_USE", "bad")],
+                        dtype=[("BIT", "i4"), ("VALUE", "u4"), ("NAME", "S40"), ("DESCRIPTION", "S40")])
+    m.meta.reftype = "MASK"
+    back = open_model(m.save(tmp_path / "mask.fits"))
+    assert list(back.dq_def["VALUE"]) == [2**31, 1]
+    assert list(back.dq_def["NAME"]) == ["REFERENCE_PIXEL", "DO_NOT_USE"]

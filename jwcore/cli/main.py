@@ -61,9 +61,9 @@ def cli(log_level, quiet):
 
 
 def _add_core_commands(group: click.Group) -> None:
-    from . import asn_cmd, info_cmd, plugins_cmd, refs_cmd, run_cmd, sim_cmd
+    from . import asn_cmd, demo_cmd, info_cmd, plugins_cmd, refs_cmd, run_cmd, sim_cmd
 
-    for module in (run_cmd, info_cmd, plugins_cmd, asn_cmd, refs_cmd, sim_cmd):
+    for module in (run_cmd, info_cmd, plugins_cmd, asn_cmd, refs_cmd, sim_cmd, demo_cmd):
         for command in module.COMMANDS:
             group.add_command(command)
 

@@ -52,13 +52,13 @@ class Failure:
 
 
 def expand_inputs(paths) -> list[Path]:
-    """Files as given; folders contribute their raw exposures and association files, sorted."""
+    """Files as given.  A folder contributes its raw exposures (``*_uncal.fits``) if it has
+    any (associations beside them describe products still to be made); otherwise its
+    association files; otherwise its FITS files."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted([*p.glob("*_uncal.fits"), *p.glob("*_asn.json")])
-            if not found:
-                found = sorted(p.glob("*.fits"))
+            found = sorted(p.glob("*_uncal.fits")) or sorted(p.glob("*_asn.json")) or sorted(p.glob("*.fits"))
             if not found:
                 raise BadInputError(f"{p}: folder has no FITS or association files")
             out.extend(found)

@@ -28,8 +28,12 @@ def stretch(data: np.ndarray, max_size: int = 600) -> np.ndarray:
     a = np.asarray(data, dtype=np.float32)
     step = max(1, int(np.ceil(max(a.shape) / max_size)))
     if step > 1:
+        import warnings
+
         ny, nx = (a.shape[0] // step) * step, (a.shape[1] // step) * step
-        a = np.nanmean(a[:ny, :nx].reshape(ny // step, step, nx // step, step), axis=(1, 3))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN blocks stay NaN
+            a = np.nanmean(a[:ny, :nx].reshape(ny // step, step, nx // step, step), axis=(1, 3))
     finite = a[np.isfinite(a)]
     if finite.size == 0:
         return np.zeros(a.shape, np.uint8)

@@ -9,7 +9,7 @@ clock, so the same inputs give the same bytes.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -483,4 +483,5 @@ def footprint(spec: DetectorSpec, cfg: ExposureConfig):
 
 
 __all__ = ["ExposureConfig", "ExposureProducts", "simulate_exposure", "simulate_observation",
-           "plan_observation", "write_associations", "timing", "build_metadata", "footprint", "replace"]
+           "plan_observation", "write_associations", "timing", "build_metadata", "footprint",
+           "write_fits_deterministic"]

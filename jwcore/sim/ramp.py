@@ -15,8 +15,9 @@ the reset) sees the charge collected so far:
    and first/last-frame effects; it is rounded and clipped to 0..65535.
 
 Reference pixels collect no light and no dark current but carry every bias term.  The work
-runs in fixed row blocks, each with its own random stream, on a small thread pool: the
-output depends only on the seed, never on the number of threads.
+runs in fixed row blocks (``RampOptions.block_rows``), each with its own random stream, on a
+small thread pool: the output depends on the seed and the block size, never on the number of
+threads.
 """
 
 from __future__ import annotations
@@ -208,7 +209,8 @@ def simulate_ramp(state: DetectorState, sub: Subarray, pattern: ReadPattern, ngr
                     raw += onef_g[slow_index[r0:r1]]
                     if not noiseless:
                         raw += ktc[r0:r1]
-                        raw += rn[r0:r1] * rngs[b].standard_normal((r1 - r0, nx), dtype=np.float32) / np.float32(np.sqrt(nf))
+                        white = rngs[b].standard_normal((r1 - r0, nx), dtype=np.float32)
+                        raw += rn[r0:r1] * white / np.float32(np.sqrt(nf))
                         if tele_g is not None:
                             raw += tele_g.reshape(ny, nx)[r0:r1]
                     if miri:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import dq
+from ..errors import JwcalError
 from ..datamodel import models as M
 from .detector import DetectorSpec
 from .exposure import write_fits_deterministic
@@ -139,6 +140,12 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
     filters = [spec.filter(f).name for f in (filters or [spec.default_filter])]
     win = spec.subarray(window) if window else None
     subarrays = [spec.subarray(s).name for s in (subarrays or [window or "FULL"])]
+    if win is not None:
+        for name in subarrays:
+            s = spec.subarray(name)
+            if not (s.xstart >= win.xstart and s.ystart >= win.ystart and s.xstart + s.xsize <= win.xstart + win.xsize
+                    and s.ystart + s.ysize <= win.ystart + win.ysize):
+                raise JwcalError(f"subarray {name} lies outside the reference window {win.name}")
     state = detector_state(spec, seed, window=win)
     w = _Writer(spec, state, folder, useafter, date)
     shape = win.shape if win else spec.shape
@@ -186,7 +193,7 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
         tframe = spec.frame_time(sub)
         nframes = ngroups * (patt.nframes + patt.groupgap)
         frames = state.dark_frames(tframe, nframes, sub)
-        ddq = np.zeros(sub.shape, np.uint32)
+        ddq = (state.mask[state.view(sub)] & np.uint32(dq.HOT | dq.WARM)).astype(np.uint32)
         if spec.is_miri:
             data = np.broadcast_to(frames, (nints,) + frames.shape).astype(np.float32)
             meta = w.base_meta("DARK", f"Dark current (DN, cumulative per group, {tframe:.5f} s frames)",
@@ -195,15 +202,14 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
                                                     "exposure.ngroups": nframes, "exposure.nints": nints,
                                                     "exposure.frame_time": tframe})
             w.fits(DarkMIRIModel, f"dark_{sub.name.lower()}", meta, data=data,
-                   err=np.zeros(data.shape, np.float32), dq=np.zeros(data.shape, np.uint32), dq_def=defs)
+                   dq=np.zeros(data.shape, np.uint32), dq_def=defs)
         else:
             meta = w.base_meta("DARK", f"Dark current (DN, cumulative per frame, {tframe:.5f} s frames)",
                                subarray=sub, extra={"exposure.readpatt": "ANY", "exposure.p_readpatt": "ANY|",
                                                     "exposure.nframes": 1, "exposure.groupgap": 0,
                                                     "exposure.ngroups": nframes, "exposure.frame_time": tframe,
                                                     "exposure.noutputs": sub.noutputs})
-            w.fits(M.DarkModel, f"dark_{sub.name.lower()}", meta, data=frames,
-                   err=np.zeros(frames.shape, np.float32), dq=ddq, dq_def=defs)
+            w.fits(M.DarkModel, f"dark_{sub.name.lower()}", meta, data=frames, dq=ddq, dq_def=defs)
 
     if spec.is_miri:
         from .ramp import reset_anomaly
@@ -217,7 +223,7 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
                                extra={"exposure.readpatt": "ANY", "exposure.p_readpatt": "ANY|",
                                       "exposure.ngroups": ngroups, "exposure.nints": nints})
             w.fits(M.ResetModel, f"reset_{sub.name.lower()}", meta, data=planes,
-                   err=np.zeros(planes.shape, np.float32), dq=np.zeros(sub.shape, np.uint32), dq_def=defs)
+                   dq=np.zeros(sub.shape, np.uint32), dq_def=defs)
         rows = [(s, r, 1, 2) for s in spec.subarrays for r in spec.readout_patterns]
         table = np.array(rows, dtype=[("subarray", "S17"), ("readpatt", "S12"), ("group_skip1", ">i4"),
                                       ("group_skip", ">i4")])

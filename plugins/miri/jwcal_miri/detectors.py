@@ -41,7 +41,8 @@ DETECTORS = [DetectorSpec(
     amplifier_layout="interleaved", ref_rows=(0, 0), ref_cols=(4, 4), plate_scale=0.1108, gain=4.0,
     read_noise=6.0, dark_current=0.05, bias=9000.0, saturation=45000.0, nonlinearity=0.08, ipc_alpha=0.008,
     ktc_noise=4.0, one_over_f=0.0, drift_rms=0.3, cosmic_ray_rate=2.0e-5, snowball_rate=0.02,
-    filters={f: FilterSpec(f, f, None, fwhm / SCALE[0], sky, phot, wave) for f, (fwhm, sky, phot, wave) in FILTERS.items()},
+    filters={f: FilterSpec(f, f, None, fwhm / SCALE[0], sky, phot, wave)
+             for f, (fwhm, sky, phot, wave) in FILTERS.items()},
     default_filter="F770W", subarrays=SUBARRAYS, readout_patterns=READOUT, default_readpatt="FASTR1",
     frame_time_rule="table", frame_times=FRAME_TIMES, exp_type="MIR_IMAGE", aperture="MIRIM_FULL",
     v2_ref=-453.37849, v3_ref=-373.810549, v3_idl_yangle=4.83, vparity=-1, sci_ref=(516.5, 512.5),

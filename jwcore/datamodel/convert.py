@@ -18,7 +18,7 @@ def to_ramp(model: DataModel) -> RampModel:
         from ..errors import BadInputError
 
         raise BadInputError(f"expected a raw ramp (Level1bModel/RampModel), got a {model.model_type}")
-    ramp = RampModel(data=np.asarray(model.data, dtype=np.float32))
+    ramp = RampModel(data=_float32_ramp(model))
     ramp.copy_meta_from(model)
     for name in ("zeroframe", "refout"):
         if model.has(name):
@@ -28,6 +28,22 @@ def to_ramp(model: DataModel) -> RampModel:
             setattr(ramp, name, getattr(model, name))
     object.__setattr__(ramp, "_path", model.path)
     return ramp
+
+
+def _float32_ramp(model: DataModel) -> np.ndarray:
+    """The raw SCI ramp as a new float32 array.
+
+    Read straight from the file into the float32 array, a few rows at a time on the run's
+    threads, when the raw data are not loaded yet: neither the uint16 ramp nor its memory
+    map is ever held whole (the float32 ramp is the only copy).
+    """
+    from ..parallel import threads
+
+    src = model.lazy("data")
+    if src is None or isinstance(src, np.ndarray):
+        return np.asarray(model.data, dtype=np.float32)
+    out = np.empty(src.shape, np.float32)
+    return src.read_into(out, threads=threads())
 
 
 CONVERTERS = {"RampModel": to_ramp}

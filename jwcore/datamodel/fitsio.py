@@ -108,9 +108,12 @@ def _read_asdf_tree(hdul, index) -> dict:
     i = index.get(ASDF_EXTNAME)
     if i is None:
         return {}
+    raw = hdul[i].data["ASDF_METADATA"][0].tobytes()
+    plain = _plain_yaml_tree(raw)
+    if plain is not None:
+        return plain
     import asdf
 
-    raw = hdul[i].data["ASDF_METADATA"][0].tobytes()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         af = asdf.open(io.BytesIO(raw), lazy_load=True, memmap=False)
@@ -118,6 +121,138 @@ def _read_asdf_tree(hdul, index) -> dict:
             return _plain(af.tree)
         finally:
             af.close()
+
+
+# -- the ASDF tree without the asdf machinery, when it holds only plain values ------------
+# Opening the first ASDF file of a process makes asdf load every installed extension
+# (asdf-astropy, gwcs, stdatamodels, ...): about 2 s.  Stage-1 products and reference
+# files carry only plain metadata (mappings, lists, strings, numbers), which YAML alone
+# reads and writes; asdf is used as soon as anything else (a gwcs, a Time, ...) appears.
+_ASDF_TAG = "tag:stsci.edu:asdf/"
+_PLAIN_CORE_TAGS = ("core/asdf-", "core/software-", "core/extension_metadata-", "core/history_entry-")
+_NDARRAY_TAG = "core/ndarray-"
+_YAML_BLOCK_END = b"\n..."
+
+
+class _NotPlain(Exception):
+    """The tree holds something YAML alone does not reproduce: let asdf read it."""
+
+
+class _Dropped:
+    """Stands for an array whose data live outside the tree (dropped, as :func:`_plain` does)."""
+
+
+def _yaml_loader():
+    import yaml
+
+    base = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader
+
+    class Loader(base):
+        pass
+
+    def construct_tagged(loader, node):
+        tag = node.tag or ""
+        local = tag[len(_ASDF_TAG):] if tag.startswith(_ASDF_TAG) else None
+        if local is not None and local.startswith(_NDARRAY_TAG):
+            return _Dropped()
+        if local is None or not local.startswith(_PLAIN_CORE_TAGS):
+            raise _NotPlain(tag)
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        return loader.construct_scalar(node)
+
+    def not_plain(loader, node):
+        raise _NotPlain(node.tag)
+
+    Loader.add_constructor(None, construct_tagged)
+    Loader.add_constructor("tag:yaml.org,2002:omap", not_plain)   # asdf makes an OrderedDict
+    return Loader
+
+
+_LOADER = None
+
+
+def _strip_dropped(value):
+    if isinstance(value, dict):
+        return {k: _strip_dropped(v) for k, v in value.items() if not isinstance(v, _Dropped)}
+    if isinstance(value, list):
+        if any(isinstance(v, _Dropped) for v in value):
+            raise _NotPlain("array in a list")
+        return [_strip_dropped(v) for v in value]
+    return value
+
+
+def _plain_yaml_tree(raw: bytes) -> dict | None:
+    """The tree of an ASDF block read with YAML alone, or ``None`` if it needs asdf."""
+    global _LOADER
+    import yaml
+
+    if not raw.startswith(b"#ASDF "):
+        return None
+    end = raw.find(_YAML_BLOCK_END)
+    if end < 0:
+        return None
+    text = raw[: end + len(_YAML_BLOCK_END)]
+    if _LOADER is None:
+        _LOADER = _yaml_loader()
+    try:
+        tree = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader plus plain core tags
+        if not isinstance(tree, dict):
+            return None
+        return _strip_dropped(tree)
+    except _NotPlain:
+        return None
+    except yaml.YAMLError:
+        return None
+
+
+_PLAIN_SCALARS = (str, bool, int, float, type(None))
+
+
+def _is_plain(value) -> bool:
+    import datetime
+
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_plain(v) for v in value)
+    if type(value) in _PLAIN_SCALARS or isinstance(value, (np.bool_, np.integer, np.floating, np.str_)):
+        return True
+    return type(value) in (datetime.date, datetime.datetime)
+
+
+def _plain_yaml_bytes(tree: dict) -> bytes:
+    """An ASDF block (YAML only, no binary blocks) for a tree of plain values."""
+    import yaml
+
+    from .. import __version__ as jwcal_version
+
+    base = yaml.CSafeDumper if getattr(yaml, "__with_libyaml__", False) else yaml.SafeDumper
+
+    class Dumper(base):
+        pass
+
+    class Tagged(dict):
+        def __init__(self, tag, items):
+            super().__init__(items)
+            self.tag = tag
+
+    Dumper.add_representer(Tagged, lambda d, v: d.represent_mapping(v.tag, dict(v)))
+    Dumper.add_representer(np.bool_, lambda d, v: d.represent_bool(bool(v)))
+    Dumper.add_representer(np.str_, lambda d, v: d.represent_str(str(v)))
+    for t in (np.float16, np.float32, np.float64, np.longdouble):
+        Dumper.add_representer(t, lambda d, v: d.represent_float(float(v)))
+    for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64):
+        Dumper.add_representer(t, lambda d, v: d.represent_int(int(v)))
+
+    library = Tagged(_ASDF_TAG + "core/software-1.0.0",
+                     {"name": "jwcal", "version": str(jwcal_version)})
+    root = Tagged(_ASDF_TAG + "core/asdf-1.1.0", {"asdf_library": library, **tree})
+    text = yaml.dump(root, Dumper=Dumper, default_flow_style=None, explicit_start=True, explicit_end=True,
+                     version=(1, 1), tags={"!": _ASDF_TAG}, allow_unicode=True)
+    return b"#ASDF 1.0.0\n#ASDF_STANDARD 1.5.0\n" + text.encode("utf-8")
 
 
 def _plain(value):
@@ -140,11 +275,17 @@ def _fits_value(value):
     return None
 
 
-def build_hdulist(model: DataModel) -> fits.HDUList:
-    """The HDUList that :func:`write` would write (for in-memory use and tests)."""
+def build_hdulist(model: DataModel, date: str | None = None) -> fits.HDUList:
+    """The HDUList that :func:`write` would write (for in-memory use and tests).
+
+    DATE is the time of writing, as jwst stamps it, unless ``date`` is given (reproducible
+    output, e.g. the simulator's same-seed-same-bytes promise).  DATAMODL is the model's
+    class unless ``meta.model_type`` names a more specific jwst model (``NrcImgPhotomModel``).
+    """
     meta = model.meta
-    meta.set("date", datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3])
-    meta.set("model_type", model.model_type)
+    meta.set("date", date or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3])
+    if not meta.get("model_type"):
+        meta.set("model_type", model.model_type)
     headers = {"PRIMARY": fits.Header(), "SCI": fits.Header()}
     flat: dict = {}
     _flatten(model.tree["meta"], "meta", flat)
@@ -176,23 +317,26 @@ def build_hdulist(model: DataModel) -> fits.HDUList:
 
 
 def _asdf_hdu(model: DataModel) -> fits.BinTableHDU:
-    import asdf
-
     tree = {k: v for k, v in model.tree.items()}
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        asdf.AsdfFile(tree).write_to(buf)
-    raw = np.frombuffer(buf.getvalue(), dtype=np.uint8)
+    if _is_plain(tree) and not ({"asdf_library", "history"} & set(tree)):
+        raw = np.frombuffer(_plain_yaml_bytes(tree), dtype=np.uint8)
+    else:
+        import asdf
+
+        buf = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            asdf.AsdfFile(tree).write_to(buf)
+        raw = np.frombuffer(buf.getvalue(), dtype=np.uint8)
     col = fits.Column(name="ASDF_METADATA", format=f"{raw.size}B", array=raw[None, :])
     return fits.BinTableHDU.from_columns([col], name=ASDF_EXTNAME)
 
 
-def write(model: DataModel, path, overwrite: bool = True, protect=()) -> Path:
+def write(model: DataModel, path, overwrite: bool = True, protect=(), date: str | None = None) -> Path:
     """Write ``model`` to ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
     model.meta.set("filename", path.name)
-    hdul = build_hdulist(model)
+    hdul = build_hdulist(model, date=date)
     with atomic_path(path, overwrite=overwrite, protect=protect) as tmp:
         hdul.writeto(tmp, overwrite=True, checksum=False)
     return path

@@ -144,6 +144,28 @@ class DataModel:
         data = getattr(self, self.primary)
         return tuple(data.shape) if data is not None else ()
 
+    def lazy(self, name: str):
+        """Array ``name`` as a :class:`~jwcore.datamodel.lazy.LazyArray` read from the file on
+        demand (plane by plane), without loading it; the in-memory array when it is already
+        loaded or set; ``None`` when absent.  For big arrays a step only streams through
+        (a dark reference, the raw ramp)."""
+        if name in self._arrays:
+            return self._arrays[name]
+        spec = type(self).spec(name)
+        if spec is None:
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+        if self._source is not None and not spec.table:
+            hdul, index = self._source
+            i = index.get(spec.extname)
+            if i is None:
+                return getattr(self, name)
+            from .lazy import image_source
+
+            src = image_source(hdul, i, self._path, spec.dtype)
+            if src is not None:
+                return src
+        return getattr(self, name)
+
     def _load(self, spec: ArraySpec):
         if self._source is None:
             return None
@@ -151,6 +173,13 @@ class DataModel:
         i = index.get(spec.extname)
         if i is None:
             return None
+        if not spec.table:
+            # positional reads, chunk by chunk: no memory-mapped pages stay resident
+            from .lazy import image_source
+
+            src = image_source(hdul, i, self._path, spec.dtype)
+            if src is not None:
+                return src.read()
         hdu = hdul[i]
         data = hdu.data
         if data is None:
@@ -379,7 +408,8 @@ FlatModel = _reference("FlatModel", "FLAT", _SCI2, _ERR, _DQ, DQ_DEF)
 PixelAreaModel = _reference("PixelAreaModel", "AREA", _SCI2)
 PhotomModel = _reference("PhotomModel", "PHOTOM", ArraySpec("phot_table", "PHOTOM", None, table=True), primary="phot_table")
 ResetModel = _reference("ResetModel", "RESET", _SCI2, _ERR, _DQ, DQ_DEF)
-RSCDModel = _reference("RSCDModel", "RSCD", ArraySpec("rscd_table", "RSCD", None, table=True), primary="rscd_table")
+RSCDModel = _reference("RSCDModel", "RSCD", ArraySpec("rscd_group_skip_table", "RSCD_GROUP_SKIP", None, table=True),
+                       primary="rscd_group_skip_table")
 TrapDensityModel = _reference("TrapDensityModel", "TRAPDENSITY", _SCI2, _DQ, DQ_DEF)
 TrapParsModel = _reference("TrapParsModel", "TRAPPARS", ArraySpec("trappars_table", "TRAPPARS", None, table=True), primary="trappars_table")
 PersistenceSatModel = _reference("PersistenceSatModel", "PERSAT", _SCI2, _DQ, DQ_DEF)

@@ -237,19 +237,10 @@ def _group_table(cfg: ExposureConfig, t: dict, start: datetime, ny: int, nx: int
 
 # -- writing -----------------------------------------------------------------------------------
 def write_fits_deterministic(model, path, date: str) -> Path:
-    """``model.save`` with DATE set to ``date`` (the core writer stamps the clock)."""
-    from ..atomic import atomic_path
+    """``model.save`` with DATE set to ``date`` (same seed, same bytes)."""
     from ..datamodel import fitsio
 
-    path = Path(path)
-    model.meta.set("filename", path.name)
-    hdul = fitsio.build_hdulist(model)
-    model.meta.set("date", date)
-    hdul[0].header["DATE"] = date
-    hdul[len(hdul) - 1] = fitsio._asdf_hdu(model)
-    with atomic_path(path, overwrite=True) as tmp:
-        hdul.writeto(tmp, overwrite=True, checksum=False)
-    return path
+    return fitsio.write(model, path, date=date)
 
 
 def simulate_exposure(spec: DetectorSpec, cfg: ExposureConfig, outdir, scene: Scene | None = None, *,

@@ -48,12 +48,6 @@ MirImgPhotomModel = _model_class(M.PhotomModel, "MirImgPhotomModel")
 FgsImgPhotomModel = _model_class(M.PhotomModel, "FgsImgPhotomModel")
 DarkMIRIModel = _model_class(M.DarkModel, "DarkMIRIModel")
 
-
-class RSCDGroupSkipModel(M.RSCDModel):
-    """RSCD reference as jwst 3.0 reads it: the group-skip table in extension RSCD_GROUP_SKIP."""
-
-    model_type = "RSCDModel"
-    array_specs = (M.ArraySpec("rscd_table", "RSCD_GROUP_SKIP", None, table=True),)
 PHOTOM_MODELS = {"NIRCAM": NrcImgPhotomModel, "NIRISS": NisImgPhotomModel, "MIRI": MirImgPhotomModel,
                  "FGS": FgsImgPhotomModel}
 
@@ -227,8 +221,8 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
         rows = [(s, r, 1, 2) for s in spec.subarrays for r in spec.readout_patterns]
         table = np.array(rows, dtype=[("subarray", "S17"), ("readpatt", "S12"), ("group_skip1", ">i4"),
                                       ("group_skip", ">i4")])
-        w.fits(RSCDGroupSkipModel, "rscd", w.base_meta("RSCD", "RSCD: groups to skip per subarray and readout"),
-               rscd_table=table)
+        w.fits(M.RSCDModel, "rscd", w.base_meta("RSCD", "RSCD: groups to skip per subarray and readout"),
+               rscd_group_skip_table=table)
 
     # persistence (skipped by default in calwebb_detector1, but the formats are real)
     trap = np.full(shape, 0.0, np.float32)

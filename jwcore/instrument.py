@@ -37,6 +37,7 @@ class InstrumentPlugin:
     steps: list = field(default_factory=list)           # the instrument's own Step classes
     detectors: list = field(default_factory=list)       # jwcore.sim.detector.DetectorSpec
     row_keys: dict = field(default_factory=dict)        # reftype or (reftype, EXP_TYPE) -> RowKeys
+    not_applicable: frozenset = frozenset()            # reftypes CRDS answers N/A for this instrument
 
     @hookimpl
     def jwcal_register_detectors(self, register):
@@ -70,3 +71,10 @@ class InstrumentPlugin:
             return None
         keys = self.row_keys.get((reftype, str(exp_type or "").upper()), self.row_keys.get(reftype))
         return None if keys is None else tuple(keys)
+
+    @hookimpl
+    def jwcal_select_reference(self, reftype, meta):
+        """``N/A`` for the reference types that do not apply to this instrument (as CRDS)."""
+        if reftype in self.not_applicable and str(meta.get("instrument.name") or "").upper() == self.instrument:
+            return "N/A"
+        return None

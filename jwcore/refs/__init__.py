@@ -62,7 +62,13 @@ def select_reference(pm, reftype: str, meta, override: str | None = None, store=
     ctx = SelectionContext(match_keys=tuple(keys), store=store)
     answer = pm.hook.jwcal_select_reference(reftype=reftype, meta=meta, context=ctx)
     if answer is None:
-        tried = ", ".join(f"{k.split('.')[-1].upper()}={meta.get(k[len('meta.'):])!r}" for k in keys)
+        from ..datamodel.keywords import KEYWORDS
+
+        def label(path):
+            kw = KEYWORDS.keyword_for(path)
+            return kw[0] if kw else path.split(".")[-1].upper()
+
+        tried = ", ".join(f"{label(k)}={meta.get(k[len('meta.'):])!r}" for k in keys)
         raise ReferenceFileError(
             f"no {reftype} reference file matches {instrument or '?'} exposure ({tried or 'no match keys'}); "
             f"give one with --steps.<step>.override_{reftype}=PATH or add one with 'jwcal refs add'")

@@ -256,6 +256,8 @@ class Step:
             return
         for reftype, sel in refs.selections.items():
             model.meta.set(f"ref_file.{reftype}.name", "N/A" if sel is None else sel.header_value)
+            if sel is not None and sel.context:
+                model.meta.set("ref_file.crds.context_used", sel.context)
 
     # -- convenience -------------------------------------------------------------------
     @classmethod

@@ -2,6 +2,8 @@
 duplicate names."""
 
 import importlib
+
+import numpy as np
 import sys
 import textwrap
 
@@ -145,3 +147,17 @@ def test_instrument_plugins_are_entry_points():
     if not names:
         pytest.skip("instrument plugins not installed in this environment")
     assert {"nircam", "niriss", "nirspec", "miri", "fgs"} <= names
+
+
+def test_instrument_declares_not_applicable_reftypes(jwcal_pm):
+    from jwcore.datamodel import ImageModel
+    from jwcore.instrument import InstrumentPlugin
+    from jwcore.refs import select_reference
+
+    jwcal_pm.register_plugin(InstrumentPlugin("TOYCAM", not_applicable=frozenset({"reset"})), name="toycam")
+    m = ImageModel(data=np.zeros((2, 2), np.float32))
+    m.meta.instrument.name = "TOYCAM"
+    assert select_reference(jwcal_pm, "reset", m.meta) is None          # N/A, not an error
+    m.meta.instrument.name = "OTHERCAM"
+    with pytest.raises(Exception, match="no reset reference"):
+        select_reference(jwcal_pm, "reset", m.meta, store="/nonexistent-store")

@@ -4,7 +4,7 @@ from jwcore.runner.pipeline import PipelineSpec, StepUse
 
 from .detectors import DETECTORS
 from .imaging import ROW_KEYS, FgsPlugin
-from .refkeys import DEFAULT_KEYS, MATCH_KEYS
+from .refkeys import DEFAULT_KEYS, MATCH_KEYS, NOT_APPLICABLE
 
 INSTRUMENT = "FGS"
 
@@ -37,5 +37,6 @@ plugin = FgsPlugin(
     ],
     match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
     default_keys=DEFAULT_KEYS,
+    not_applicable=NOT_APPLICABLE,
     row_keys=ROW_KEYS,          # imaging.py: PHOTOM row selection columns
 )

@@ -1,11 +1,14 @@
-"""MIRI: EXP_TYPE routing, MIRI's own detector1 order and steps, reference selection keys."""
+"""MIRI: EXP_TYPE routing, MIRI's own detector1 order and steps, reference selection keys, and
+the survey tools (the ``miri_destripe`` step and ``jwcal miri destripe``)."""
 
+from jwcore import hookimpl
 from jwcore.runner.pipeline import PipelineSpec, StepUse
 
+from .destripe_step import STEPS as DESTRIPE_STEPS
 from .detectors import DETECTORS
 from .imaging import ROW_KEYS, MiriPlugin
 from .readout import READOUT
-from .refkeys import DEFAULT_KEYS, MATCH_KEYS
+from .refkeys import DEFAULT_KEYS, MATCH_KEYS, NOT_APPLICABLE
 from .steps import STEPS
 
 INSTRUMENT = "MIRI"
@@ -37,7 +40,19 @@ DARK = ("group_scale", "dq_init", "saturation", "ipc", "firstframe", "lastframe"
 _S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
            saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
 
-plugin = MiriPlugin(
+
+
+class MiriInstrument(MiriPlugin):
+    """The declarations plus MIRI's commands."""
+
+    @hookimpl
+    def jwcal_register_commands(self, cli):
+        from .commands import register_commands
+
+        register_commands(cli)
+
+
+plugin = MiriInstrument(
     instrument=INSTRUMENT,
     exptypes=EXPTYPES,
     pipelines=[
@@ -48,7 +63,8 @@ plugin = MiriPlugin(
     ],
     match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
     default_keys=DEFAULT_KEYS,
+    not_applicable=NOT_APPLICABLE,
     row_keys=ROW_KEYS,          # imaging.py: PHOTOM row selection columns
-    steps=list(STEPS),          # firstframe, lastframe, reset, rscd (jwcal_miri/steps/)
+    steps=[*STEPS, *DESTRIPE_STEPS],  # firstframe, lastframe, reset, rscd (steps/); miri_destripe
     detectors=[READOUT, *DETECTORS],  # readout.py: layout for ipc, refpix, ramp_fit; detectors.py: simulator
 )

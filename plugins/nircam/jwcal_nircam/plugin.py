@@ -1,10 +1,13 @@
-"""NIRCam: EXP_TYPE routing, the near-IR detector1 order, reference selection keys."""
+"""NIRCam: EXP_TYPE routing, the near-IR detector1 order, reference selection keys, and the
+survey tools (the ``nircam_destripe`` step and ``jwcal nircam destripe``)."""
 
+from jwcore import hookimpl
 from jwcore.runner.pipeline import PipelineSpec, StepUse
 
+from .destripe_step import STEPS
 from .detectors import DETECTORS
 from .imaging import ROW_KEYS, NircamPlugin
-from .refkeys import DEFAULT_KEYS, MATCH_KEYS
+from .refkeys import DEFAULT_KEYS, MATCH_KEYS, NOT_APPLICABLE
 
 INSTRUMENT = "NIRCAM"
 
@@ -31,7 +34,19 @@ DARK = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "l
 _S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
            saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
 
-plugin = NircamPlugin(
+
+
+class NircamInstrument(NircamPlugin):
+    """The declarations plus NIRCam's commands."""
+
+    @hookimpl
+    def jwcal_register_commands(self, cli):
+        from .commands import register_commands
+
+        register_commands(cli)
+
+
+plugin = NircamInstrument(
     instrument=INSTRUMENT,
     detectors=DETECTORS,        # detectors.py: the simulator's DetectorSpecs
     exptypes=EXPTYPES,
@@ -43,5 +58,7 @@ plugin = NircamPlugin(
     ],
     match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
     default_keys=DEFAULT_KEYS,
+    not_applicable=NOT_APPLICABLE,
     row_keys=ROW_KEYS,          # imaging.py: PHOTOM row selection columns
+    steps=list(STEPS),          # destripe_step.py: nircam_destripe (insert it by configuration)
 )

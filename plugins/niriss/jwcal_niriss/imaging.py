@@ -19,7 +19,13 @@ FILTER_OFFSET_MATCH = {"filter": "meta.instrument.filter", "pupil": "meta.instru
 
 
 class NirissPlugin(InstrumentPlugin):
-    """NIRISS's declarations plus its imaging WCS."""
+    """NIRISS's declarations plus its imaging WCS and the ``jwcal niriss`` commands."""
+
+    @hookimpl
+    def jwcal_register_commands(self, cli):
+        from .commands import niriss   # imported only when the CLI asks
+
+        cli.add_command(niriss)
 
     @hookimpl
     def jwcal_build_wcs(self, model, references):

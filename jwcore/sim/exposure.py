@@ -262,7 +262,8 @@ def simulate_exposure(spec: DetectorSpec, cfg: ExposureConfig, outdir, scene: Sc
     dy = cfg.dither[1] + cfg.pointing_offset[1]
     pointing = pointing_for(spec, cfg.ra, cfg.dec, cfg.roll, dx, dy)
     if scene is None:
-        scene = random_scene(cfg.ra, cfg.dec, 0.75 * max(spec.shape) * max(spec.sci_scale), cfg.seed)
+        ra0, dec0 = _window_centre(spec, cfg)
+        scene = random_scene(ra0, dec0, 0.75 * max(sub.xsize, sub.ysize) * max(spec.sci_scale), cfg.seed)
     rendered = render(scene, spec, filt, pointing, sub, offset=filter_offset(spec, filt.name))
     result = simulate_ramp(state, sub, patt, cfg.ngroups, cfg.nints, t["tframe"], rendered.rate,
                            seed=_exposure_seed(cfg), options=options)
@@ -455,12 +456,25 @@ def simulate_observation(spec: DetectorSpec, outdir, configs: list[ExposureConfi
         return []
     c0 = configs[0]
     if scene is None:
+        # the field is sized to the exposure window (a subarray gets a small, equally rich field)
         extent = max(max(abs(c.pointing_offset[0]), abs(c.pointing_offset[1])) for c in configs)
-        radius = 0.75 * max(spec.shape) * max(spec.sci_scale) + extent
-        n_scale = max(1.0, (radius / (0.75 * max(spec.shape) * max(spec.sci_scale))) ** 2)
-        scene = random_scene(c0.ra, c0.dec, radius, c0.seed, n_stars=int(40 * n_scale),
+        sub = spec.subarray(c0.subarray)
+        window = 0.75 * max(sub.xsize, sub.ysize) * max(spec.sci_scale)
+        radius = window + extent
+        n_scale = max(1.0, (radius / window) ** 2)
+        ra0, dec0 = _window_centre(spec, c0)
+        scene = random_scene(ra0, dec0, radius, c0.seed, n_stars=int(40 * n_scale),
                              n_galaxies=int(40 * n_scale))
     return [simulate_exposure(spec, c, outdir, scene, options=options) for c in configs]
+
+
+def _window_centre(spec: DetectorSpec, cfg: ExposureConfig):
+    """Sky position of the centre of the exposure's window (a subarray may be far from the
+    aperture's reference point), without the deliberate pointing error."""
+    from dataclasses import replace
+
+    ra, dec = footprint(spec, replace(cfg, pointing_offset=(0.0, 0.0)))
+    return float(np.mean(ra)), float(np.mean(dec))
 
 
 def footprint(spec: DetectorSpec, cfg: ExposureConfig):

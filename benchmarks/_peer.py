@@ -50,7 +50,7 @@ def run_child(code: str, env: dict, label: str) -> dict:
 CHILD_FOOTER = """
 import json, resource
 print(json.dumps({"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "output": str(output)}))
+                  "output": str(output), "steps": globals().get("steps") or {}}))
 """
 
 

@@ -29,6 +29,14 @@ GENERIC_STEPS: tuple[str, ...] = (
     "jwcore.steps.assign_wcs.assign_wcs_step:AssignWcsStep",
     "jwcore.steps.flat_field.flat_field_step:FlatFieldStep",
     "jwcore.steps.photom.photom_step:PhotomStep",
+    # image3 (stage-3 imaging) steps; resample also makes image2's single-exposure _i2d
+    "jwcore.steps.resample.resample_step:ResampleStep",
+    "jwcore.steps.skymatch.skymatch_step:SkyMatchStep",
+    "jwcore.steps.outlier_detection.outlier_detection_step:OutlierDetectionStep",
+    "jwcore.steps.tweakreg.tweakreg_step:TweakRegStep",
+    "jwcore.steps.source_catalog.source_catalog_step:SourceCatalogStep",
+    # survey tools: in no pipeline by default, inserted by configuration ([steps.X] insert_after)
+    "jwcore.steps.astrometric_align.astrometric_align_step:AstrometricAlignStep",
 )
 
 

@@ -66,6 +66,11 @@ def _add_core_commands(group: click.Group) -> None:
     for module in (run_cmd, info_cmd, plugins_cmd, asn_cmd, refs_cmd, sim_cmd, demo_cmd):
         for command in module.COMMANDS:
             group.add_command(command)
+    from . import align_cmd, download_cmd, psf_cmd, release_cmd
+
+    for module in (align_cmd, psf_cmd, release_cmd, download_cmd):   # survey tools (docs/survey.md)
+        for command in module.COMMANDS:
+            group.add_command(command)
 
 
 _add_core_commands(cli)

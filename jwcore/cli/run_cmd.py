@@ -63,17 +63,19 @@ def run(args, pipeline, stage, to_stage, output_dir, param_file, refs, jobs, exe
     associations by program, observation, instrument and filter) stage 3, as far as
     --to-stage and the plugins allow.  Products that are up to date are not recomputed.
 
+    A parameter file with a [survey] table (targets, instruments, filters, local paths and
+    per-instrument parameters; see docs/survey.md) needs no INPUT: the exposures it selects
+    are run as one run per target and instrument into <output>/<target>/<instrument>/.
+    A [steps.X] table with insert_after/insert_before inserts the registered step X.
+
     \b
     Examples:
       jwcal run raw/ -o out                       # the whole program, stages 1-3
       jwcal run jw01_nrca1_uncal.fits --stage 1 --steps.jump.rejection_threshold=5
       jwcal run out/*_rate.fits --stage 2 --steps.flat_field.skip=true
       jwcal run mosaic_asn.json -c params.toml -j 2 --executor dask
+      jwcal run --config survey.toml              # a whole survey
     """
-    import sys
-
-    from ..execute.orchestrate import RunOptions, now, record_run, run_graph
-    from ..execute.plan import Planner
     from ..execute.record import pinned_references, read_manifest
     from ..plugins import get_plugin_manager
 
@@ -87,23 +89,48 @@ def run(args, pipeline, stage, to_stage, output_dir, param_file, refs, jobs, exe
         config = merge(doc.get("config", {}), parse_cli_overrides(param_args))
         pinned = pinned_references(doc)
     else:
-        config = merge(load_param_file(param_file) if param_file else {}, parse_cli_overrides(param_args))
+        file_cfg = load_param_file(param_file) if param_file else {}
+        from ..survey.config import parse_survey
+
+        survey = parse_survey(file_cfg, param_file)
+        if survey is not None:
+            _run_survey(survey, inputs, param_args, pipeline=pipeline, stage=stage, to_stage=to_stage,
+                        output_dir=output_dir, refs=refs, jobs=jobs, executor=executor, scheduler=scheduler,
+                        force=force)
+            return
+        config = merge(file_cfg, parse_cli_overrides(param_args))
     if not inputs:
         raise BadInputError("no input given (jwcal run INPUT... ; see jwcal run --help)")
     pm = get_plugin_manager()
-    out = Path(output_dir)
-    planner = Planner(pm.registry, out, pipeline, stage, to_stage).plan(inputs)
+    results, failures, record = _execute(pm, inputs, Path(output_dir), config, pipeline=pipeline, stage=stage,
+                                         to_stage=to_stage, refs=refs, jobs=jobs, executor=executor,
+                                         scheduler=scheduler, force=force, pinned=pinned)
+    _summary(results, failures)
+    if record:
+        click.echo(f"run record: {record}", err=True)
+    if failures or any(o.status not in ("ok", "up-to-date") for _, o in results):
+        raise SystemExit(1)
+
+
+def _execute(pm, inputs, out: Path, config, *, pipeline, stage, to_stage, refs, jobs, executor, scheduler, force,
+             pinned=None):
+    """Plan and run one graph; returns ``(results, failures, run record path or None)``."""
+    import sys
+
+    from ..execute.orchestrate import RunOptions, now, record_run, run_graph
+    from ..execute.plan import Planner
     from ..runner.config import validate_for
 
+    planner = Planner(pm.registry, out, pipeline, stage, to_stage).plan(inputs)
     validate_for(config, {(u.pipeline, u.instrument): pm.registry.pipeline(u.pipeline, u.instrument)
-                          for u in planner.units}.values())
+                          for u in planner.units}.values(), pm.registry)
     for note in planner.notes:
         log.info("%s", note)
     for f in planner.failures:
         log.error("%s", f.message)
     started = now()
     opts = RunOptions(output_dir=out, config=config, executor=executor, jobs=jobs, scheduler=scheduler,
-                      force=force, store=_store(refs), pinned=pinned)
+                      force=force, store=_store(refs), pinned=pinned or {})
     results = run_graph(pm, planner.units, opts) if planner.units else []
     record = None
     if results:
@@ -111,10 +138,49 @@ def run(args, pipeline, stage, to_stage, output_dir, param_file, refs, jobs, exe
                             options={"pipeline": pipeline, "stage": stage, "to_stage": to_stage, "executor": executor,
                                      "jobs": jobs, "output_dir": str(out.resolve()), "refs": str(opts.store.root)},
                             inputs=inputs, config=config, output_dir=out, started=started)
-    _summary(results, planner.failures)
-    if record:
-        click.echo(f"run record: {record}", err=True)
-    if planner.failures or any(o.status not in ("ok", "up-to-date") for _, o in results):
+    return results, planner.failures, record
+
+
+def _given(name: str) -> bool:
+    """True when the user set option ``name`` on the command line or through its env var."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def _run_survey(survey, inputs, param_args, *, pipeline, stage, to_stage, output_dir, refs, jobs, executor,
+                scheduler, force) -> None:
+    """One run per (target, instrument) of a survey file; command-line options win over [survey]."""
+    from ..plugins import get_plugin_manager
+    from ..survey.config import select_groups
+
+    pm = get_plugin_manager()
+    overrides = parse_cli_overrides(param_args)
+    root = Path(output_dir) if _given("output_dir") else survey.output
+    refs = refs if _given("refs") else (str(survey.refs) if survey.refs else refs)
+    stage = stage if _given("stage") else survey.stage
+    to_stage = to_stage if _given("to_stage") else survey.to_stage
+    executor = executor if _given("executor") or not survey.executor else survey.executor
+    jobs = jobs if _given("jobs") else survey.jobs
+    groups = select_groups(survey, inputs or None, root)
+    bad = 0
+    for g in groups:
+        click.echo(f"== {survey.name}: {g.target or 'no target'} / {g.instrument}: {len(g.inputs)} exposure(s) "
+                   f"-> {g.output_dir}", err=True)
+        config = merge(survey.config_for(g.instrument), overrides)
+        results, failures, record = _execute(pm, g.inputs, g.output_dir, config, pipeline=pipeline, stage=stage,
+                                             to_stage=to_stage, refs=refs, jobs=jobs, executor=executor,
+                                             scheduler=scheduler, force=force)
+        _summary(results, failures)
+        if record:
+            click.echo(f"run record: {record}", err=True)
+        bad += len(failures) + sum(o.status not in ("ok", "up-to-date") for _, o in results)
+    click.echo(f"jwcal run: survey {survey.name}: {len(groups)} group(s), "
+               f"{'all succeeded' if not bad else f'{bad} failure(s)'}", err=True)
+    if bad:
         raise SystemExit(1)
 
 
@@ -153,7 +219,9 @@ def step(name, args, output_dir, param_file, refs):
     pm = get_plugin_manager()
     cls = pm.registry.step(name)
     file_cfg = load_param_file(param_file) if param_file else {}
-    params = merge(file_cfg.get("steps", {}).get(name, {}), parse_cli_overrides(param_args))
+    from ..runner.config import step_params
+
+    params = merge(step_params(file_cfg.get("steps", {}).get(name, {})), parse_cli_overrides(param_args))
     params.setdefault("save_results", "true")
     failed = 0
     for path in inputs:

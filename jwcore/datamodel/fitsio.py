@@ -307,10 +307,13 @@ def build_hdulist(model: DataModel, date: str | None = None) -> fits.HDUList:
         if data is None:
             continue
         if spec.table:
-            hdu = fits.BinTableHDU(np.asarray(data), name=spec.extname)
+            hdu = _bintable_hdu(np.asarray(data), spec.extname)
         else:
             header = headers["SCI"] if spec.extname == "SCI" else None
-            hdu = fits.ImageHDU(np.asarray(data), header=header, name=spec.extname)
+            data = np.asarray(data)
+            if not data.flags.c_contiguous:   # e.g. a broadcast constant plane
+                data = np.ascontiguousarray(data)
+            hdu = fits.ImageHDU(data, header=header, name=spec.extname)
         hdus.append(hdu)
     hdus.append(_asdf_hdu(model))
     return fits.HDUList(hdus)
@@ -329,7 +332,17 @@ def _asdf_hdu(model: DataModel) -> fits.BinTableHDU:
             asdf.AsdfFile(tree).write_to(buf)
         raw = np.frombuffer(buf.getvalue(), dtype=np.uint8)
     col = fits.Column(name="ASDF_METADATA", format=f"{raw.size}B", array=raw[None, :])
-    return fits.BinTableHDU.from_columns([col], name=ASDF_EXTNAME)
+    return _bintable_hdu(fits.FITS_rec.from_columns(fits.ColDefs([col])), ASDF_EXTNAME)
+
+
+def _bintable_hdu(data, name: str) -> fits.BinTableHDU:
+    """``fits.BinTableHDU(data, name=name)`` for a structured array, built without the
+    constructor's check for an astropy Table (which imports astropy.table, and through it
+    asdf-astropy: a few tenths of a second for a process that never needs them)."""
+    hdu = fits.BinTableHDU()
+    hdu.data = data if isinstance(data, fits.FITS_rec) else fits.FITS_rec.from_columns(data)
+    hdu.name = name
+    return hdu
 
 
 def write(model: DataModel, path, overwrite: bool = True, protect=(), date: str | None = None) -> Path:

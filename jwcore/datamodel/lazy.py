@@ -20,7 +20,7 @@ import numpy as np
 __all__ = ["LazyArray", "image_source"]
 
 #: Bytes of raw file data converted per chunk.
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 1 << 20
 
 _BITPIX = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
 

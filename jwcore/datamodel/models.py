@@ -185,10 +185,7 @@ class DataModel:
         if data is None:
             return None
         if spec.table:
-            # through astropy's Table so TZERO/TSCAL columns (uint32 DQ values) are applied
-            from astropy.table import Table
-
-            return Table(data).as_array()
+            return _table_array(hdu)
         return _native(data, hdu.header, spec.dtype)
 
     def _default(self, spec: ArraySpec):
@@ -258,6 +255,31 @@ def _native(raw, header, dtype):
         return out.astype(want) if want is not None else out
     target = (want or raw.dtype).newbyteorder("=")
     return np.asarray(raw, dtype=target) if raw.dtype != target else np.array(raw)
+
+
+def _table_array(hdu):
+    """A binary table as a native-byte-order structured array.
+
+    Column by column through the FITS_rec, so TZERO/TSCAL columns (uint32 DQ values) are
+    applied, as astropy's ``Table(data).as_array()`` gives them (without importing
+    astropy.table); tables with TNULL columns go through astropy's Table (masked values).
+    """
+    data = hdu.data
+    if any(c.null is not None for c in hdu.columns):
+        from astropy.table import Table
+
+        return Table(data).as_array()
+    names = data.dtype.names or ()
+    cols = []
+    for name in names:
+        col = np.asarray(data[name])
+        if col.dtype.byteorder not in ("=", "|"):
+            col = col.astype(col.dtype.newbyteorder("="))
+        cols.append(col)
+    out = np.empty(len(data), dtype=[(n, c.dtype, c.shape[1:]) for n, c in zip(names, cols)])
+    for name, col in zip(names, cols):
+        out[name] = col
+    return out
 
 
 def _specs(*specs: ArraySpec) -> tuple[ArraySpec, ...]:

@@ -69,7 +69,7 @@ def effective_parameters(pm, unit, config) -> dict:
     spec = pm.registry.pipeline(unit.pipeline, unit.instrument)
     pipeline = Pipeline(spec, pm.registry, config, strict=False)
     out = {p.name: getattr(pipeline, p.name) for p in spec.all_params() if p not in PIPELINE_PARAMS or p.name != "output_dir"}
-    out["steps"] = {use.key: step.parameters() for use, step in zip(spec.steps, pipeline.steps)}
+    out["steps"] = {use.key: step.parameters() for use, step in zip(pipeline.spec.steps, pipeline.steps)}
     return out
 
 

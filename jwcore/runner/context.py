@@ -48,7 +48,7 @@ class RunContext:
         member's name for per-exposure products (``_crf``).  An astropy ``Table`` (a
         catalog) is written as ECSV, a model as FITS.
         """
-        from astropy.table import Table
+        import sys
 
         output_dir = self.output_dir
         output_file = self.output_file
@@ -61,7 +61,9 @@ class RunContext:
             source = self.input_path or Path(getattr(getattr(model, "meta", None), "filename", None) or "jwcal_output.fits")
         if output_dir is None:   # as jwst: outputs go to the current folder by default
             output_dir = Path.cwd()
-        is_table = isinstance(model, Table)
+        # a catalog is an astropy Table; if astropy.table was never imported, it is not one
+        table_mod = sys.modules.get("astropy.table")
+        is_table = table_mod is not None and isinstance(model, table_mod.Table)
         ext = ext or (".ecsv" if is_table else ".fits")
         path = output_path(source, suffix, output_dir, ext, output_file)
         if is_table:

@@ -1,5 +1,9 @@
 """Pipelines declared as data: an ordered list of steps; the declared order is the run order.
 
+A user's configuration may insert registered steps (``[steps.X] insert_after = "flat_field"``):
+:class:`Pipeline` then runs a modified copy of the spec (:func:`jwcore.runner.config.apply_insertions`),
+available as ``pipeline.spec``.
+
 >>> spec = PipelineSpec("image2", stage=2, steps=("assign_wcs", "flat_field", "photom"), suffix="cal")
 >>> spec.step_names
 ('assign_wcs', 'flat_field', 'photom')
@@ -83,8 +87,10 @@ class Pipeline:
     """A configured pipeline: step instances in order, ready to run on models."""
 
     def __init__(self, spec: PipelineSpec, registry, config: dict | None = None, strict: bool = True):
-        from .config import split_config
+        from .config import apply_insertions, split_config, step_params
 
+        # steps inserted by configuration ([steps.X] insert_after = "...") make a new spec
+        spec = apply_insertions(spec, config or {}, registry, strict)
         self.spec = spec
         pipeline_cfg, step_cfgs = split_config(config or {}, spec, registry, strict)
         for p in spec.all_params():
@@ -93,7 +99,7 @@ class Pipeline:
         self.steps = []
         for use in spec.steps:
             cls = registry.step(use.step)
-            params = {**use.defaults, **step_cfgs.get(use.key, {})}
+            params = {**use.defaults, **step_params(step_cfgs.get(use.key, {}))}
             step = cls()
             step.configure(params, where=f"steps.{use.key}")
             self.steps.append(step)

@@ -247,12 +247,19 @@ class Step:
             self.log.info("%s reference: none found (%s); using N/A", reftype.upper(), exc)
             return None
 
+    @staticmethod
+    def _is_model(obj) -> bool:
+        """A jwcal model (catalog tables among the extras get no status keywords)."""
+        from ..datamodel import DataModel
+
+        return isinstance(obj, DataModel)
+
     def _set_status(self, model, status: str) -> None:
-        if hasattr(model, "meta"):
+        if self._is_model(model):
             model.meta.set(f"cal_step.{self.status_key}", status)
 
     def _record_references(self, model, refs: References) -> None:
-        if not hasattr(model, "meta"):
+        if not self._is_model(model):
             return
         for reftype, sel in refs.selections.items():
             model.meta.set(f"ref_file.{reftype}.name", "N/A" if sel is None else sel.header_value)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-#: Upper bound of worker threads (numpy releases the GIL inside large array operations).
+#: Kept for compatibility: the thread count now comes from :func:`jwcore.parallel.threads`
+#: (the run's budget, all cores by default, ``JWCAL_THREADS`` to override).
 MAX_THREADS = max(1, min(2, os.cpu_count() or 1))
 
 #: Target number of pixels (per plane block) handled by one task.
@@ -20,9 +21,12 @@ def row_blocks(nrows: int, ncols: int, block_pixels: int = BLOCK_PIXELS) -> list
 
 
 def run_parallel(func, items, threads: int | None = None) -> list:
-    """``[func(x) for x in items]``, using a few threads when there is more than one item."""
+    """``[func(x) for x in items]``, on up to ``threads`` threads (default: the run's thread
+    budget, :func:`jwcore.parallel.threads`) when there is more than one item."""
+    from ..parallel import threads as budget
+
     items = list(items)
-    nthreads = MAX_THREADS if threads is None else max(1, threads)
+    nthreads = budget() if threads is None else max(1, threads)
     if nthreads == 1 or len(items) < 2:
         return [func(x) for x in items]
     with ThreadPoolExecutor(max_workers=min(nthreads, len(items))) as pool:

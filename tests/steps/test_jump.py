@@ -319,6 +319,14 @@ def test_parity_two_point(nints, ngroups):
 
 
 @pytest.mark.parity
+@pytest.mark.parametrize("nints,ngroups", [(6, 9), (5, 12)])   # > 40 differences: sorted, not networked
+def test_parity_two_point_many_differences(nints, ngroups):
+    data, gdq, pdq, rn, gain = make_ramp(nints, ngroups, 40, 36, seed=nints + ngroups, ncr=80)
+    out = assert_parity(data, gdq, pdq, rn, gain)
+    assert (out.groupdq & dq.JUMP_DET).any()
+
+
+@pytest.mark.parity
 @pytest.mark.parametrize("nints,ngroups", [(1, 4), (3, 5), (1, 10), (2, 12)])
 def test_parity_large_events(nints, ngroups):
     data, gdq, pdq, rn, gain = make_ramp(nints, ngroups, 48, 44, seed=nints + 7 * ngroups, ncr=50, nsnow=3)

@@ -133,9 +133,11 @@ def apply_dark(
     pixeldq : ndarray (uint32)
         PIXELDQ ``(ny, nx)``; modified in place: ``pixeldq |= dark DQ`` (for a 4-D MIRI
         dark DQ, the OR over its integrations of the first group).
-    dark : ndarray
+    dark : ndarray or array-like
         Dark SCI ``(ngroups_dark, ny, nx)`` or ``(nints_dark, ngroups_dark, ny, nx)``, cut
-        to the science subarray; not modified.
+        to the science subarray; not modified.  Anything with ``ndim``/``shape`` whose
+        ``dark[k]`` and ``dark[a:b]`` give arrays along the first axis works too (e.g. a
+        :class:`jwcore.datamodel.lazy.LazyArray`: planes are then read as they are used).
     dark_dq : ndarray
         Dark DQ in standard flags: ``(ny, nx)`` or, with a 4-D dark, 4-D.
     nframes, groupgap : int
@@ -154,7 +156,8 @@ def apply_dark(
     if int_start is None:
         int_start = 1
     nints, ngroups = data.shape[:2]
-    dark = np.asarray(dark)
+    if not hasattr(dark, "ndim"):
+        dark = np.asarray(dark)
     four_d = dark.ndim == 4
     dark_ngroups = dark.shape[1] if four_d else dark.shape[0]
     n_extra = extrapolated_groups(ngroups, nframes, groupgap, dark_ngroups, dark_nframes, dark_groupgap)

@@ -48,7 +48,8 @@ class DarkCurrentStep(RampStep):
         shape = model.data.shape
         self._set_average_dark_current(model, ref, refs.path("dark"))
 
-        dark = cutout(ref.data, ref.meta, meta, shape)
+        # planes are read from the file as they are subtracted (never the whole dark)
+        dark = cutout(ref.lazy("data"), ref.meta, meta, shape)
         dark_dq = standard_dq(ref, "dq")
         dark_dq = np.uint32(0) if dark_dq is None else cutout(dark_dq, ref.meta, meta, shape)
         nframes = int(meta.exposure.nframes or 1)
@@ -68,13 +69,13 @@ class DarkCurrentStep(RampStep):
     def _set_average_dark_current(self, model, ref, path):
         plane = model.data.shape[-2:]
         if self.average_dark_current is not None:
-            model.average_dark_current = np.zeros(plane, np.float32) + self.average_dark_current
+            model.average_dark_current = _constant_plane(plane, self.average_dark_current)
             self.log.info("Using Poisson noise from average dark current %s e-/sec", self.average_dark_current)
             return
         avg = extra_array(ref, path, "AVDRKCUR", "average_dark_current")
         if avg is None or np.sum(avg) == 0.0:
             scalar = ref.meta.get("exposure.average_dark_current") or 0.0
-            model.average_dark_current = np.zeros(plane, np.float32) + scalar
+            model.average_dark_current = _constant_plane(plane, scalar)
         elif np.shape(avg) != plane:
             self.log.warning("DarkModel average_dark_current does not match shape of data; not applied")
         else:
@@ -102,3 +103,9 @@ class DarkCurrentStep(RampStep):
             path = Path(folder or ".") / path.name
         product.save(path)
         self.log.info("Saved the subtracted dark as %s", path)
+
+
+def _constant_plane(shape, value):
+    """A read-only float32 plane holding ``value`` everywhere, without memory of its own
+    (a broadcast view; it is copied only if the ramp is written out)."""
+    return np.broadcast_to(np.float32(value), shape)

@@ -71,12 +71,21 @@ def map_dq_def(ref_dq, names, values, *, inverse: bool = False, aliases: bool = 
     ref_dq = np.asarray(ref_dq)
     # standard flags need 32 bits: widen narrow (uint8/uint16) file layouts when decoding
     out_dtype = ref_dq.dtype if inverse else np.result_type(ref_dq.dtype, np.uint32)
-    out = np.zeros(ref_dq.shape, dtype=out_dtype)
+    pairs = []
     for name, value in zip(names, values):
         std = _lookup(name, aliases)
-        if std is None:
-            continue
-        src, dst = (std, int(value)) if inverse else (int(value), std)
+        if std is not None:
+            pairs.append((std, int(value)) if inverse else (int(value), std))
+    if all(src == dst and src > 0 and src & (src - 1) == 0 for src, dst in pairs):
+        # every row maps one bit onto itself (the usual table): keep those bits, in one pass
+        keep = 0
+        for src, _ in pairs:
+            keep |= src
+        out = np.empty(ref_dq.shape, dtype=out_dtype)
+        np.bitwise_and(ref_dq, np.asarray(keep).astype(ref_dq.dtype), out=out, casting="unsafe")
+        return out
+    out = np.zeros(ref_dq.shape, dtype=out_dtype)
+    for src, dst in pairs:
         hit = (ref_dq & np.asarray(src).astype(ref_dq.dtype)) != 0
         out[hit] |= np.asarray(dst).astype(out_dtype)
     return out

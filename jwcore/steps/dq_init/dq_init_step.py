@@ -48,7 +48,8 @@ class DQInitStep(RampStep):
         mask = standard_dq(mask_ref, "dq")
         if mask is None:
             raise BadInputError(f"MASK reference {refs.path('mask')} has no DQ array")
-        mask = np.array(cutout(mask, mask_ref.meta, model.meta, shape), dtype=mask.dtype, copy=True)
+        # the mask is only read below (apply_dq_init ORs it into the science DQ)
+        mask = cutout(mask, mask_ref.meta, model.meta, shape)
         user = None
         if self.user_supplied_dq is not None:
             from astropy.io import fits

@@ -64,8 +64,18 @@ def _kernel_order(kshape):
     return order + [(cj, ci)]
 
 
+#: Output rows per block (at least the kernel height): a few hundred kB per work array, so
+#: a block's terms are summed in cache.
+_BLOCK_ELEMENTS = 1 << 16
+
+
 def _convolve_plane(plane, kernel, nref):
-    """Convolve the science part of one 2-D plane in place."""
+    """Convolve the science part of one 2-D plane in place, a block of rows at a time.
+
+    Each block is read (with the ``kny // 2`` original rows above it kept from the
+    previous block, and the rows below it not yet overwritten) into a small zero-padded
+    buffer, and its output rows are summed term by term exactly as for the whole plane.
+    """
     bottom, top, left, right = nref
     ny = plane.shape[0] - bottom - top
     nx = plane.shape[1] - left - right
@@ -73,23 +83,42 @@ def _convolve_plane(plane, kernel, nref):
         return
     kny, knx = kernel.shape[:2]
     pb, pl = kny // 2, knx // 2  # zero border below / left of the science area
-    padded = np.zeros((ny + kny - 1, nx + knx - 1), dtype=plane.dtype)
     sci = plane[bottom : bottom + ny, left : left + nx]
-    padded[pb : pb + ny, pl : pl + nx] = sci
-    sci[...] = 0
     per_pixel = kernel.ndim == 4
     if per_pixel:
         ksec = kernel[:, :, bottom : bottom + ny, left : left + nx]
     cj, ci = kny // 2, knx // 2
+    terms = []
     for j, i in _kernel_order((kny, knx)):
         # jwst reads the centre term at offset (cj, ci), which differs from the general
         # (k-1-j, k-1-i) rule only for even-sized kernels
         oj, oi = (cj, ci) if (j, i) == (cj, ci) else (kny - 1 - j, knx - 1 - i)
-        shifted = padded[oj : oj + ny, oi : oi + nx]
-        if per_pixel:
-            sci += ksec[j, i] * shifted
-        else:
-            sci += kernel[j, i] * shifted
+        terms.append((j, i, oj, oi))
+    rows = min(ny, max(kny, _BLOCK_ELEMENTS // max(nx, 1)))
+    buf = np.empty((rows + kny - 1, nx + knx - 1), dtype=plane.dtype)
+    tmp = np.empty((rows, nx), dtype=plane.dtype)
+    halo = sci[:0].copy()  # original rows just above the current block (none at the top)
+    for y0 in range(0, ny, rows):
+        y1 = min(y0 + rows, ny)
+        n = y1 - y0
+        # buf row t holds original science row y0 - pb + t (zero outside the science area)
+        buf[...] = 0
+        top_rows = halo.shape[0]
+        buf[pb - top_rows : pb, pl : pl + nx] = halo
+        below = min(ny, y1 + kny - 1 - pb) - y0
+        buf[pb : pb + below, pl : pl + nx] = sci[y0 : y0 + below]
+        if pb:
+            halo = sci[max(y1 - pb, 0) : y1].copy()
+        out = sci[y0:y1]
+        out[...] = 0
+        t = tmp[:n]
+        for j, i, oj, oi in terms:
+            shifted = buf[oj : oj + n, oi : oi + nx]
+            if per_pixel:
+                np.multiply(ksec[j, i, y0:y1], shifted, out=t)
+            else:
+                np.multiply(kernel[j, i], shifted, out=t)
+            out += t
 
 
 def apply_ipc(data, kernel, nref=(0, 0, 0, 0), *, normal_rows=None):

@@ -13,8 +13,9 @@ jwst's step hands to stcal 1.20's ``detect_jumps_data`` and what that computes w
 3. snowballs (``expand_large_events``) and MIRI showers (``find_showers``) in
    :mod:`.large_events`.
 
-Differences from the peer that are by design: the inputs are never modified (the peer updates
-the group and pixel DQ of its model in place), and parallelism uses threads over row blocks
+Differences from the peer that are by design: the inputs are not modified unless asked
+(``in_place=True``, as the peer updates the group and pixel DQ of its model), and
+parallelism uses threads over row blocks
 (``max_workers``) instead of processes; the result does not depend on ``max_workers``.
 """
 
@@ -96,6 +97,7 @@ def detect_jumps(
     time_masked_after_shower=15.0,
     max_workers=1,
     return_info=False,
+    in_place=False,
     **kw,
 ):
     """Detect jumps in a ramp; return the new GROUPDQ (uint8, same shape as ``data``).
@@ -147,6 +149,11 @@ def detect_jumps(
         6 DN/s times ``group_time``.
     max_workers : int
         Threads over row blocks for the two-point detection.
+    in_place : bool
+        Flag jumps directly in ``groupdq`` (and the bad-gain flags in ``pixeldq``) when they
+        are C-contiguous uint8 / uint32 arrays of the right shape, instead of in copies
+        (the returned arrays are then those same objects).  Not with ``find_showers``,
+        which needs the input group DQ as it was.  Saves a copy of the 4-D group DQ.
     return_info : bool
         Return a :class:`JumpResult` ``(groupdq, pixeldq, n_primary, n_extended)`` instead:
         pixeldq gains NO_GAIN_VALUE | DO_NOT_USE where the gain is <= 0 or NaN, n_primary is
@@ -168,10 +175,14 @@ def detect_jumps(
     if data.dtype != np.float32:
         data = data.astype(np.float32)
     nints, ngroups, ny, nx = data.shape
-    gdq = np.array(groupdq, dtype=np.uint8, copy=True, order="C")
+    direct = (in_place and not find_showers and isinstance(groupdq, np.ndarray)
+              and groupdq.dtype == np.uint8 and groupdq.flags.c_contiguous and groupdq.flags.writeable)
+    gdq = groupdq if direct else np.array(groupdq, dtype=np.uint8, copy=True, order="C")
     if gdq.shape != data.shape:
         raise ValueError("groupdq must have the shape of data")
-    pdq = np.array(pixeldq, dtype=np.uint32, copy=True)
+    direct_p = (in_place and isinstance(pixeldq, np.ndarray) and pixeldq.dtype == np.uint32
+                and pixeldq.flags.writeable)
+    pdq = pixeldq if direct_p else np.array(pixeldq, dtype=np.uint32, copy=True)
     gain = np.asarray(gain, dtype=np.float32)
     readnoise = np.asarray(readnoise, dtype=np.float32)
 

@@ -87,7 +87,7 @@ class JumpStep(RampStep):
             model.data, model.groupdq, model.pixeldq, readnoise, gain,
             frame_time=meta.exposure.frame_time, group_time=meta.exposure.group_time,
             nframes=meta.exposure.nframes or 1, max_workers=threads_for(self.maximum_cores),
-            return_info=True, **params,
+            return_info=True, in_place=True, **params,
         )
         model.groupdq = result.groupdq
         model.pixeldq = result.pixeldq

@@ -90,17 +90,27 @@ _NETWORK_CACHE: dict[int, list[tuple[int, int]]] = {}
 
 
 def sort_axis0(a: np.ndarray) -> np.ndarray:
-    """Sort a (K, P) array along axis 0 with NaN placed last (as +inf).
+    """Sort a (K, P) array along axis 0 with NaN placed last (as +inf); a new array or view.
 
     Missing values become +inf, so entries at positions >= the number of valid values are
     +inf; order statistics below that count are unaffected (genuine +inf sorts there too).
     """
     k = a.shape[0]
+    if k > _NETWORK_MAX:
+        # Each pixel's values sorted as one contiguous row of a transposed copy (a strided
+        # sort along axis 0 is several times slower); the copy's source rows are padded so
+        # that a row length of a multiple of 4 kB does not make the transposition thrash
+        # the cache.  Returns a (K, P) view of the sorted (P, K) array.
+        p = a.shape[1]
+        b = np.empty((k, p + 16), a.dtype)[:, :p]
+        np.copyto(b, a)
+        b[np.isnan(a)] = np.inf
+        t = np.ascontiguousarray(b.T)
+        t.sort(axis=1)
+        return t.T
     b = np.where(np.isnan(a), np.array(np.inf, a.dtype), a)
     if k <= 1:
         return b
-    if k > _NETWORK_MAX:
-        return np.sort(b, axis=0)
     pairs = _NETWORK_CACHE.get(k)
     if pairs is None:
         pairs = _NETWORK_CACHE[k] = _network(k)
@@ -113,8 +123,19 @@ def sort_axis0(a: np.ndarray) -> np.ndarray:
     return np.stack(rows)
 
 
-def _take(s: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    return np.take_along_axis(s, idx[None, :], axis=0)[0]
+def _take(s: np.ndarray, idx: np.ndarray, common: int | None = None) -> np.ndarray:
+    """``s[idx[p], p]`` for every column ``p``.
+
+    ``common`` is the index most columns use (e.g. the one for a pixel with every value
+    valid): those are copied as one row, only the others are gathered.
+    """
+    if common is None or not 0 <= common < s.shape[0]:
+        return np.take_along_axis(s, idx[None, :], axis=0)[0]
+    out = s[common].copy()
+    odd = np.flatnonzero(idx != common)
+    if odd.size:
+        out[odd] = s[idx[odd], odd]
+    return out
 
 
 def nan_median(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,8 +146,8 @@ def nan_median(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     k = a.shape[0]
     nvalid = k - np.count_nonzero(np.isnan(a), axis=0)
     s = sort_axis0(a)
-    lo = _take(s, np.maximum((nvalid - 1) // 2, 0)).astype(np.float64)
-    hi = _take(s, nvalid // 2).astype(np.float64)
+    lo = _take(s, np.maximum((nvalid - 1) // 2, 0), (k - 1) // 2).astype(np.float64)
+    hi = _take(s, nvalid // 2, k // 2).astype(np.float64)
     med = (lo + hi) * 0.5
     med[nvalid == 0] = np.nan
     return med, nvalid
@@ -143,11 +164,13 @@ def clipped_median(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     nan = np.isnan(a)
     nvalid = k - np.count_nonzero(nan, axis=0)
     s = sort_axis0(a)
-    mx = _take(s, np.maximum(nvalid - 1, 0))
+    mx = _take(s, np.maximum(nvalid - 1, 0), k - 1)
     ties = np.count_nonzero(a == mx[None, :], axis=0)
     m = np.where(nvalid >= 4, nvalid - ties, nvalid)
-    lo = _take(s, np.maximum((m - 1) // 2, 0)).astype(np.float64)
-    hi = _take(s, m // 2).astype(np.float64)
+    # most pixels: all k values valid and one maximum, so m = k - 1 (or k when k < 4)
+    mc = k - 1 if k >= 4 else k
+    lo = _take(s, np.maximum((m - 1) // 2, 0), (mc - 1) // 2).astype(np.float64)
+    hi = _take(s, m // 2, mc // 2).astype(np.float64)
     med = (lo + hi) * 0.5
     two = nvalid == 2
     med[two] = s[0, two]
@@ -200,7 +223,7 @@ def _iterative_block(data, gdq, gain, rn2n, cfg, r0, r1):
         # |f32(x - med)| is monotone on either side of the median, so the largest residual
         # is reached at the smallest or the largest valid value.
         lo = s[0].astype(np.float64)
-        hi = _take(s, np.maximum(nvalid - 1, 0)).astype(np.float64)
+        hi = _take(s, np.maximum(nvalid - 1, 0), k - 1).astype(np.float64)
         emax = np.maximum(np.abs((lo - med).astype(np.float32)), np.abs((hi - med).astype(np.float32)))
         cr = (emax / sig > thr)[None, :]
     else:

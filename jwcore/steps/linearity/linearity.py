@@ -47,22 +47,30 @@ def prepare_coefficients(coeffs, lin_dq, pixeldq):
     Returns
     -------
     (coeffs, pixeldq)
-        New arrays: the fixed coefficients (input dtype) and
+        The fixed coefficients (a new array of the input dtype, or ``coeffs`` itself when
+        no pixel needs the identity: treat it as read-only) and, new,
         ``pixeldq | lin_dq | NO_LIN_CORR`` (for NaN / zero-linear-term pixels).
     """
     lin_dq = np.asarray(lin_dq)
     out_dq = np.bitwise_or(pixeldq, lin_dq)
-    fixed = np.array(coeffs, copy=True)
-    identity = np.zeros(fixed.shape[0], dtype=np.float64)
+    identity = np.zeros(coeffs.shape[0], dtype=np.float64)
     identity[1] = 1.0
 
     flagged = (lin_dq & _NLC) == _NLC
-    fixed[:, flagged] = identity[:, None]
-    nan_pix = np.isnan(fixed).any(axis=0)
-    fixed[:, nan_pix] = identity[:, None]
-    zero_pix = fixed[1] == 0
-    fixed[:, zero_pix] = identity[:, None]
+    # which pixels get the identity, found without copying the coefficients: NaN in any
+    # coefficient, or a zero linear term (after replacing the flagged ones)
+    nan_pix = np.zeros(coeffs.shape[1:], dtype=bool)
+    for plane in coeffs:
+        nan_pix |= np.isnan(plane)
+    nan_pix &= ~flagged
+    zero_pix = (coeffs[1] == 0) & ~flagged & ~nan_pix
     bad = nan_pix | zero_pix
+    replace = bad | flagged
+    if replace.any():
+        fixed = np.array(coeffs, copy=True)
+        fixed[:, replace] = identity[:, None]
+    else:
+        fixed = np.asarray(coeffs)   # nothing to replace: the input is used as it is (read only)
     if bad.any():
         np.bitwise_or(out_dq, np.multiply(bad, _NLC, dtype=out_dq.dtype), out=out_dq)
     return fixed, out_dq

@@ -14,8 +14,9 @@ from functools import lru_cache
 
 import numpy as np
 
-#: Up to this many values per pixel the network beats ``np.sort`` along axis 0.
-NETWORK_MAX = 32
+#: Up to this many values per pixel the network beats sorting (a transposed copy, along
+#: its rows); measured with numpy 2.4 on float64.
+NETWORK_MAX = 24
 
 
 @lru_cache(maxsize=None)
@@ -66,6 +67,15 @@ def _pick(rows: list, idx: np.ndarray, common: int) -> np.ndarray:
     return out
 
 
+def _pick_cols(t: np.ndarray, idx: np.ndarray, common: int) -> np.ndarray:
+    """``t[p, idx[p]]`` for every row ``p`` (float64); most rows use column ``common``."""
+    out = t[:, common].astype(np.float64)
+    odd = np.flatnonzero(idx != common)
+    if odd.size:
+        out[odd] = t[odd, idx[odd]]
+    return out
+
+
 def nan_median_axis0(
     vals: np.ndarray, fallback: np.ndarray | None = None, invalid: np.ndarray | None = None
 ) -> np.ndarray:
@@ -84,8 +94,17 @@ def nan_median_axis0(
     lo_idx = np.maximum(count - 1, 0) // 2
     hi_idx = np.minimum(count // 2, half - 1)
     if n > NETWORK_MAX:
-        vals.sort(axis=0)
-        rows = list(vals[:half])
+        # Long ramps: sort each pixel's values as a contiguous row (a transposed copy sorts
+        # about twice as fast as the strided axis-0 sort); the order statistics are the same.
+        t = np.ascontiguousarray(vals.T)
+        t.sort(axis=1)
+        lo = _pick_cols(t, lo_idx, (n - 1) // 2)
+        hi = _pick_cols(t, hi_idx, n // 2)
+        med = (lo + hi) / 2.0
+        empty = count == 0
+        if empty.any():
+            med[empty] = np.nan if fallback is None else fallback[empty]
+        return med
     else:
         rows = list(vals)
         spare = np.empty_like(vals[0])

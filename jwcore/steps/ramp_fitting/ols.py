@@ -50,7 +50,7 @@ import numpy as np
 from jwcore import dq
 from jwcore.steps._ramp_util import run_parallel
 
-from ._median import nan_median_axis0
+from ._median import NETWORK_MAX, nan_median_axis0
 from ._segments import find_segments
 from .miri import miri_group_range
 
@@ -71,7 +71,7 @@ _NO_GAIN = np.uint32(dq.NO_GAIN_VALUE)
 _INVALID = np.uint32(dq.DO_NOT_USE | dq.SATURATED)
 
 #: Default float32 bytes of data (ngroups x rows x ncols) handled by one block.
-BLOCK_BYTES = 4 << 20
+BLOCK_BYTES = 2 << 20
 
 #: Keep a block's suppressed group DQ between the two passes when at most this large.
 _DQ_CACHE_BYTES = 32 << 20
@@ -388,7 +388,13 @@ def _median_rate(ctx: _Ctx, r0: int, r1: int, npix: int, dqs: list, nan_ints: li
             accum += d0 / ctx.one_group_time
             continue
         bad = (q & (_DNU8 | _SAT8)) != 0
-        diff = np.subtract(d[1:], d[:-1], dtype=np.float64)
+        if ngroups - 1 > NETWORK_MAX:
+            # rows padded by a cache line: a row length that is a power of two (blocks of
+            # whole 2048-pixel rows) makes the median's transposed copy thrash the cache
+            diff = np.empty((ngroups - 1, npix + 8))[:, :npix]
+            np.subtract(d[1:], d[:-1], out=diff, dtype=np.float64)
+        else:
+            diff = np.subtract(d[1:], d[:-1], dtype=np.float64)
         unusable = bad[1:] | bad[:-1]
         unusable |= (q[1:] & _JUMP8) != 0
         if has_nan:
@@ -465,6 +471,11 @@ def _snr_power_index(snr: np.ndarray) -> np.ndarray:
     return idx
 
 
+#: From this many segments of one length on, their slopes are summed pair by pair in a loop
+#: of whole-array operations; fewer are gathered into one 2-D array (same sums, same order).
+_LOOP_SEGMENTS = 2048
+
+
 def _weighted_slopes(dflat, first, plane, n, coefs, power, has_nan):
     """Optimally weighted slopes (DN per group) of ``n``-group segments.
 
@@ -472,21 +483,42 @@ def _weighted_slopes(dflat, first, plane, n, coefs, power, has_nan):
     apart).  The coefficients are antisymmetric about the segment centre, so the slope is
     a sum over sample pairs ``c_k (d_k - d_(n-1-k))``; the pair differences are exact in
     float64.  NaN samples count as zero (as in stcal).
+
+    Many segments: a running total over the sample pairs.  Few segments (long ramps split
+    by jumps have many distinct lengths, each with few segments): the pairs of all of them
+    are gathered at once as ``(segments, n // 2)`` arrays and summed pair after pair with a
+    cumulative sum (the same additions in the same order as the running total; ``+ 0.0``
+    turns a ``-0.0`` total into the running total's ``+0.0``), one set of numpy calls per
+    length instead of one per pair.
     """
-    m = first.size
-    acc = np.zeros(m)
-    tmp = np.empty(m)
-    for j in range(n // 2):
-        k = n - 1 - j
-        hi = dflat.take(first + k * plane)
-        lo = dflat.take(first + j * plane)
-        if has_nan:
-            hi[np.isnan(hi)] = 0.0
-            lo[np.isnan(lo)] = 0.0
-        np.subtract(hi, lo, out=tmp, dtype=np.float64)
-        tmp *= coefs[:, k].take(power)
-        acc += tmp
-    return acc
+    half = n // 2
+    if first.size >= _LOOP_SEGMENTS:
+        # many segments of this length: one pass per sample pair over all of them
+        acc = np.zeros(first.size)
+        tmp = np.empty(first.size)
+        for j in range(half):
+            k = n - 1 - j
+            hi = dflat.take(first + k * plane)
+            lo = dflat.take(first + j * plane)
+            if has_nan:
+                hi[np.isnan(hi)] = 0.0
+                lo[np.isnan(lo)] = 0.0
+            np.subtract(hi, lo, out=tmp, dtype=np.float64)
+            tmp *= coefs[:, k].take(power)
+            acc += tmp
+        return acc
+    ks = np.arange(half)
+    hi = dflat.take(first[:, None] + (n - 1 - ks)[None, :] * plane)
+    lo = dflat.take(first[:, None] + ks[None, :] * plane)
+    if has_nan:
+        hi[np.isnan(hi)] = 0.0
+        lo[np.isnan(lo)] = 0.0
+    terms = np.subtract(hi, lo, dtype=np.float64)
+    del hi, lo
+    terms *= coefs[:, n - 1 - ks][power]
+    if half == 1:
+        return terms[:, 0] + 0.0
+    return np.cumsum(terms, axis=1)[:, -1] + 0.0
 
 
 def _fit_block(ctx: _Ctx, r0: int, r1: int):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...errors import BadInputError, ParameterError
+from ...parallel import threads
 from ...runner import Param, SkipStep
 from .._refs import is_irs2
 from .._stepbase import RampStep
@@ -79,7 +80,8 @@ class RefPixStep(RampStep):
         if layout.refpix == "interleaved-columns":
             if layout.is_subarray(shape) and not layout.refpix_subarrays:
                 raise SkipStep(f"refpix correction skipped for {meta.instrument.name} subarrays")
-            status = correct_miri(data, model.pixeldq, odd_even_rows=self.odd_even_rows, siglimit=self.siglimit)
+            status = correct_miri(data, model.pixeldq, odd_even_rows=self.odd_even_rows, siglimit=self.siglimit,
+                                  max_workers=threads())
             if status != "COMPLETE":
                 raise SkipStep("subarray: no reference-pixel correction")
             return model
@@ -98,6 +100,7 @@ class RefPixStep(RampStep):
             side_smoothing_length=self.side_smoothing_length, side_gain=self.side_gain,
             siglimit=self.siglimit, refpix_algorithm="median",
             edgeless_subarray=str(meta.subarray.name or "") in layout.edgeless_subarrays,
+            max_workers=threads(),
         )
         status = correct_nir(data, model.pixeldq, **kwargs)
         if status != "COMPLETE":

@@ -172,15 +172,22 @@ def flag_saturation(
             first_mean = float(np.mean(read_pattern[0]))
             third_last = read_pattern[2][-1]
             n_second = len(read_pattern[1])
-            offset = 0.0 if bias is None else np.asarray(bias)
-            for i in range(nints):
-                g1 = data[i, 0]
+            bias_arr = None if bias is None else np.asarray(bias)
+
+            def spill_block(job):
+                # element-wise, so row blocks (bounded float64 temporaries) change nothing
+                i, rows = job
+                g1 = data[i, 0, rows]
+                thr = thresh[rows]
+                offset = 0.0 if bias_arr is None else bias_arr[rows]
                 expected = (g1 - offset).astype(np.float64) / first_mean * third_last + offset
-                spill = expected < thresh
-                spill &= (data[i, 1] - g1) > (thresh - g1) / n_second
-                spill &= (groupdq[i, 2] & _SAT) != 0
-                spill &= (groupdq[i, 1] & _SAT) == 0
-                _or_flag(groupdq[i, 1], spill, _DNU)
+                spill = expected < thr
+                spill &= (data[i, 1, rows] - g1) > (thr - g1) / n_second
+                spill &= (groupdq[i, 2, rows] & _SAT) != 0
+                spill &= (groupdq[i, 1, rows] & _SAT) == 0
+                _or_flag(groupdq[i, 1, rows], spill, _DNU)
+
+            run_parallel(spill_block, [(i, r) for i in range(nints) for r in row_blocks(ny, nx)])
 
     # -- 5. ZEROFRAME: flagged values become 0
     if zeroframe is not None:

@@ -1,0 +1,2 @@
+"""Outlier detection for imaging (``outlier_detection`` step): resampled median on disk,
+blot, and the jwst flagging rule."""

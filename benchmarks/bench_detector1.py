@@ -2,6 +2,7 @@
 
     python benchmarks/bench_detector1.py [--workdir /tmp/jwcal-bench] [--ngroups 10] [--nints 1]
            [--subarray FULL] [--jwst-maximum-cores 1] [--skip-jwst] [--threads N] [--repeat N]
+           [--json FILE]
 
 Simulates (once, cached in the workdir) a NIRCam NRCA1 exposure and its reference set with
 ``jwcal simulate``, selects each reference through jwcal's local store, then runs, each in a
@@ -9,7 +10,9 @@ fresh child process of this one: jwcal's detector1 and jwst's Detector1Pipeline 
 reference given as an override.  Prints pipeline wall time (read to written product), the
 child's peak RSS (``ru_maxrss``), per-step times (jwcal: the run's step timings; jwst: the
 "running"/"done" lines of its log), their ratios, and how the two rate products differ.
-Results go in docs/performance.md.
+With ``--repeat N`` the two alternate (jwcal, jwst, jwcal, ...) so that the machine's load
+hits both alike; the fastest of each is reported with the per-repeat ratios.  Results go in
+docs/performance.md.
 
 Long ramps and many integrations: ``--ngroups 100`` or ``--nints 20`` (add ``--skip-jwst``
 to time jwcal alone); the peak is also given as a multiple of the float32 ramp size.

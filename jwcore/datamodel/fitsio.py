@@ -73,6 +73,11 @@ def _from_hdulist(hdul, path: Path, model_cls):
         model_cls = model_class(str(declared)) if declared else DataModel
         if model_cls is DataModel:
             model_cls = guess_model_class(primary, set(index))
+        elif model_cls.model_type == "Level1bModel":
+            # FGS guiding-mode raw files say Level1bModel; like jwst, read them as GuiderRawModel
+            guessed = guess_model_class(primary, set(index))
+            if guessed.model_type == "GuiderRawModel":
+                model_cls = guessed
     if model_cls.spec(model_cls.primary) is not None:
         ext = model_cls.spec(model_cls.primary).extname
         if ext not in index:

@@ -13,6 +13,7 @@ are exactly those of the memory-mapped path.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -53,9 +54,62 @@ def image_source(hdul, index: int, path, want_dtype=None):
     fileobj = info.get("file") if info else None
     if info is None or info.get("datLoc") is None or getattr(fileobj, "compression", None):
         return None
-    if not os.path.isfile(path):
+    handle = _Handle.for_file(fileobj, path)
+    if handle is None:
         return None
-    return LazyArray(path, int(info["datLoc"]), shape, np.dtype(_BITPIX[bitpix]), header.copy(), want_dtype)
+    return LazyArray(handle, int(info["datLoc"]), shape, np.dtype(_BITPIX[bitpix]), header.copy(), want_dtype)
+
+
+_HAS_PREADV = hasattr(os, "preadv")
+
+
+class _Handle:
+    """An open descriptor of the file the HDUList reads, shared by the LazyArrays cut from it.
+
+    It duplicates the HDUList's own descriptor when it can (so a file replaced on disk since
+    it was opened is still read as opened, as a memory map of it would be), else opens the
+    path.  Closed when the last LazyArray using it goes away.
+    """
+
+    def __init__(self, fd: int, path):
+        self.fd = fd
+        self.path = os.fspath(path)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_file(cls, fileobj, path):
+        try:
+            fd = os.dup(fileobj._file.fileno())   # astropy's _File wraps the Python file object
+        except Exception:
+            if path is None or not os.path.isfile(path):
+                return None
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        return cls(fd, path)
+
+    def read_at(self, buf: memoryview, pos: int) -> None:
+        """Fill ``buf`` with the bytes at offset ``pos`` (positional, thread-safe)."""
+        done, total = 0, buf.nbytes
+        if _HAS_PREADV:
+            while done < total:
+                n = os.preadv(self.fd, [buf[done:]], pos + done)
+                if n <= 0:
+                    raise OSError(f"{self.path}: unexpected end of file reading FITS data")
+                done += n
+            return
+        with self._lock:   # no positional reads on this platform: seek and read under a lock
+            os.lseek(self.fd, pos, os.SEEK_SET)
+            while done < total:
+                chunk = os.read(self.fd, total - done)
+                if not chunk:
+                    raise OSError(f"{self.path}: unexpected end of file reading FITS data")
+                buf[done:done + len(chunk)] = chunk
+                done += len(chunk)
+
+    def __del__(self):
+        try:
+            os.close(self.fd)
+        except (OSError, AttributeError, TypeError):
+            pass
 
 
 class LazyArray:
@@ -69,10 +123,11 @@ class LazyArray:
     ``dtype``.
     """
 
-    def __init__(self, path, offset, shape, raw_dtype, header, want_dtype=None, crop=None):
+    def __init__(self, handle, offset, shape, raw_dtype, header, want_dtype=None, crop=None):
         from .models import _native
 
-        self.path = os.fspath(path)
+        self.handle = handle
+        self.path = handle.path
         self.offset = int(offset)
         self.full_shape = tuple(shape)
         self.raw_dtype = np.dtype(raw_dtype)
@@ -110,25 +165,15 @@ class LazyArray:
         return out if dtype is None else out.astype(dtype, copy=False)
 
     # -- reading -------------------------------------------------------------------------
-    def _plane_elems(self) -> int:
-        return int(np.prod(self.full_shape[-2:])) if len(self.full_shape) >= 2 else int(self.full_shape[0])
-
     def _sub(self, lead: int) -> "LazyArray":
         """The sub-array at index ``lead`` of the first axis (no read)."""
         per = int(np.prod(self.full_shape[1:])) * self.raw_dtype.itemsize
-        return LazyArray(self.path, self.offset + lead * per, self.full_shape[1:], self.raw_dtype,
+        return LazyArray(self.handle, self.offset + lead * per, self.full_shape[1:], self.raw_dtype,
                          self.header, self.want, self.crop)
 
-    def _raw_rows(self, fd, first_elem: int, nelems: int) -> np.ndarray:
+    def _raw_rows(self, first_elem: int, nelems: int) -> np.ndarray:
         buf = np.empty(nelems, self.raw_dtype)
-        view = memoryview(buf.view(np.uint8))
-        pos = self.offset + first_elem * self.raw_dtype.itemsize
-        done = 0
-        while done < view.nbytes:
-            n = os.preadv(fd, [view[done:]], pos + done)
-            if n <= 0:
-                raise OSError(f"{self.path}: unexpected end of file reading FITS data")
-            done += n
+        self.handle.read_at(memoryview(buf.view(np.uint8)), self.offset + first_elem * self.raw_dtype.itemsize)
         return buf
 
     def read_into(self, out: np.ndarray, first: int = 0, count: int | None = None, threads: int = 1) -> np.ndarray:
@@ -148,33 +193,29 @@ class LazyArray:
         ys, xs = self.crop if self.crop is not None else (slice(None), slice(None))
         yr = range(*ys.indices(ny_full))
 
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            def work(job):
-                p, r0, r1 = job
-                if self.crop is not None:
-                    # only the rows of this chunk that the crop keeps
-                    lo, hi = max(r0, yr.start), min(r1, yr.stop)
-                    if lo >= hi:
-                        return
-                else:
-                    lo, hi = r0, r1
-                base = (first + p) * ny_full * nx_full
-                raw = self._raw_rows(fd, base + lo * nx_full, (hi - lo) * nx_full).reshape(hi - lo, nx_full)
-                vals = _native(raw, self.header, self.want)
-                if self.crop is not None:
-                    np.copyto(out2[p, lo - yr.start: hi - yr.start], vals[:, xs], casting="unsafe")
-                else:
-                    np.copyto(out2[p, lo:hi], vals, casting="unsafe")
-
-            if threads > 1 and len(jobs) > 1:
-                with ThreadPoolExecutor(max_workers=threads) as pool:
-                    list(pool.map(work, jobs))
+        def work(job):
+            p, r0, r1 = job
+            if self.crop is not None:
+                # only the rows of this chunk that the crop keeps
+                lo, hi = max(r0, yr.start), min(r1, yr.stop)
+                if lo >= hi:
+                    return
             else:
-                for job in jobs:
-                    work(job)
-        finally:
-            os.close(fd)
+                lo, hi = r0, r1
+            base = (first + p) * ny_full * nx_full
+            raw = self._raw_rows(base + lo * nx_full, (hi - lo) * nx_full).reshape(hi - lo, nx_full)
+            vals = _native(raw, self.header, self.want)
+            if self.crop is not None:
+                np.copyto(out2[p, lo - yr.start: hi - yr.start], vals[:, xs], casting="unsafe")
+            else:
+                np.copyto(out2[p, lo:hi], vals, casting="unsafe")
+
+        if threads > 1 and len(jobs) > 1:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                list(pool.map(work, jobs))
+        else:
+            for job in jobs:
+                work(job)
         return out
 
     def read(self, first: int = 0, count: int | None = None, threads: int = 1) -> np.ndarray:
@@ -182,11 +223,7 @@ class LazyArray:
         if len(self.shape) < 2:
             from .models import _native
 
-            fd = os.open(self.path, os.O_RDONLY)
-            try:
-                return _native(self._raw_rows(fd, 0, self.shape[0]), self.header, self.want)
-            finally:
-                os.close(fd)
+            return _native(self._raw_rows(0, self.shape[0]), self.header, self.want)
         lead = self.shape[:-2]
         nlead = int(np.prod(lead)) if lead else 1
         count = nlead - first if count is None else count
@@ -237,5 +274,5 @@ class LazyArray:
             py, px = self.crop
             y0, y1 = py.start + y0, py.start + y1
             x0, x1 = px.start + x0, px.start + x1
-        return LazyArray(self.path, self.offset, self.full_shape, self.raw_dtype, self.header, self.want,
+        return LazyArray(self.handle, self.offset, self.full_shape, self.raw_dtype, self.header, self.want,
                          (slice(y0, y1), slice(x0, x1)))

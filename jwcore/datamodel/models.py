@@ -359,29 +359,43 @@ class CubeModel(DataModel):
     )
 
 
+_GUIDER_TABLES = (
+    ArraySpec("planned_star_table", "PLANNED REFERENCE STARS", None, table=True, default=None),
+    ArraySpec("flight_star_table", "FLIGHT REFERENCE STARS", None, table=True, default=None),
+    ArraySpec("pointing_table", "POINTING", None, table=True, default=None),
+    ArraySpec("centroid_table", "FGS CENTROID PACKET", None, table=True, default=None),
+    ArraySpec("track_sub_table", "TRACK SUBARRAY TABLE", None, table=True, default=None),
+)
+
+#: EXP_TYPEs of the FGS guiding modes (their raw files open as GuiderRawModel)
+FGS_GUIDE_EXP_TYPES = frozenset(
+    ("FGS_ACQ1", "FGS_ACQ2", "FGS_FINEGUIDE", "FGS_ID-IMAGE", "FGS_ID-STACK", "FGS_TRACK"))
+
+
 @register_model
 class GuiderCalModel(DataModel):
-    """FGS guider product (``_cal`` of calwebb_guider): (nints, ny, nx) with PLAN_STAR_TABLE etc."""
+    """FGS guider product (``_cal`` of calwebb_guider): SCI (nints, ny, nx), 2-D DQ, star tables."""
 
     model_type = "GuiderCalModel"
     array_specs = _specs(
         ArraySpec("data", "SCI", "float32", 3),
-        ArraySpec("dq", "DQ", "uint32", 2),
         ArraySpec("err", "ERR", "float32", None),
-        ArraySpec("plan_star_table", "PLAN_STAR_TABLE", None, table=True, default=None),
-        ArraySpec("flight_star_table", "FLIGHT_STAR_TABLE", None, table=True, default=None),
-        ArraySpec("pointing_table", "POINTING_TABLE", None, table=True, default=None),
-        ArraySpec("centroid_table", "CENTROID_TABLE", None, table=True, default=None),
-        ArraySpec("track_sub_table", "TRACK_SUB_TABLE", None, table=True, default=None),
+        ArraySpec("dq", "DQ", "uint32", 2),
+        *_GUIDER_TABLES,
     )
 
 
 @register_model
-class GuiderRawModel(Level1bModel):
-    """FGS guider raw ramp (uint16 SCI) with its star tables."""
+class GuiderRawModel(DataModel):
+    """FGS guider raw ramp: float32 SCI (nints, ngroups, ny, nx), 2-D DQ, star tables."""
 
     model_type = "GuiderRawModel"
-    array_specs = Level1bModel.array_specs + GuiderCalModel.array_specs[3:]
+    array_specs = _specs(
+        ArraySpec("data", "SCI", "float32", 4),
+        ArraySpec("err", "ERR", "float32", None, default=None),
+        ArraySpec("dq", "DQ", "uint32", 2),
+        *_GUIDER_TABLES,
+    )
 
 
 # -- reference files -------------------------------------------------------------------
@@ -442,6 +456,8 @@ def guess_model_class(primary_header, extnames: set[str]) -> type[DataModel]:
     reftype = primary_header.get("REFTYPE")
     if reftype:
         return reference_model_class(str(reftype))
+    if str(primary_header.get("EXP_TYPE", "")).strip().upper() in FGS_GUIDE_EXP_TYPES:
+        return GuiderRawModel if "PIXELDQ" not in extnames else RampModel
     if "PIXELDQ" in extnames or "GROUPDQ" in extnames:
         return RampModel
     return DataModel

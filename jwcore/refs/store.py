@@ -271,9 +271,21 @@ class LocalStore:
         path = self.root / entry.file
         if not path.is_file():
             raise ReferenceFileError(f"reference store {self.root}: {entry.file} is listed but missing")
-        if entry.sha256 and sha256(path) != entry.sha256:
+        if entry.sha256 and _checked_sha256(path) != entry.sha256:
             raise ReferenceFileError(f"reference store {self.root}: {entry.file} fails its checksum (corrupted?); refusing it")
         return path
+
+
+_VERIFIED: dict = {}
+
+
+def _checked_sha256(path: Path) -> str:
+    """SHA-256 of a reference, computed once per process for a given (path, size, mtime)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _VERIFIED:
+        _VERIFIED[key] = sha256(path)
+    return _VERIFIED[key]
 
 
 def _read_ref_header(path: Path) -> dict:

@@ -89,18 +89,32 @@ class SkyMember:
         return np.vstack([poly, poly[:1]]), area
 
 
-def overlap_mask(wcs, shape, polygons) -> np.ndarray:
+def overlap_mask(wcs, shape, polygons, pixels=None) -> np.ndarray:
     """Pixels of an image (``wcs``, ``shape``) inside any of the sky ``polygons`` (closed
-    (N, 2) RA/Dec arrays)."""
+    (N, 2) RA/Dec arrays).  ``pixels``: their vertices already in pixel coordinates."""
     from gwcs.region import Polygon
 
+    if pixels is None:
+        pixels = _to_pixels(wcs, polygons)
     mask = np.zeros(shape, dtype=bool)
-    for poly in polygons:
+    for poly, (x, y) in zip(polygons, pixels):
         if len(poly) < 4:
             continue
-        x, y = wcs.invert(poly[:, 0], poly[:, 1], with_bounding_box=False)
         mask = Polygon(True, list(zip(x, y))).scan(mask)
     return mask
+
+
+def _to_pixels(wcs, polygons):
+    """Pixel coordinates of the vertices of many sky polygons, in one WCS evaluation."""
+    if not polygons:
+        return []
+    allv = np.vstack(polygons)
+    x, y = wcs.invert(allv[:, 0], allv[:, 1], with_bounding_box=False)
+    out, k = [], 0
+    for poly in polygons:
+        out.append((x[k:k + len(poly)], y[k:k + len(poly)]))
+        k += len(poly)
+    return out
 
 
 class _Entity:
@@ -126,7 +140,7 @@ class _Entity:
 def _member_overlap_stats(member, data, mask, wcs, entities, own_key, skystat):
     """{entity key: (raw statistic or None, npix, area)} of ``member``'s pixels overlapping
     each other entity."""
-    out = {}
+    out, todo = {}, []
     for ent in entities:
         if ent.key == own_key:
             continue
@@ -139,14 +153,19 @@ def _member_overlap_stats(member, data, mask, wcs, entities, own_key, skystat):
             polys.append(poly)
         if area == 0.0:
             out[ent.key] = (None, 0, 0.0)
-            continue
-        fill = overlap_mask(wcs, member.shape, polys) & mask
+        else:
+            todo.append((ent.key, polys, area))
+    pixels = _to_pixels(wcs, [p for _, polys, _ in todo for p in polys])
+    k = 0
+    for key, polys, area in todo:
+        fill = overlap_mask(wcs, member.shape, polys, pixels[k:k + len(polys)]) & mask
+        k += len(polys)
         values = data[fill]
         if values.size < 1:
-            out[ent.key] = (None, 0, 0.0)
+            out[key] = (None, 0, 0.0)
             continue
         sky, npix = _stat(skystat, values)
-        out[ent.key] = (sky, npix, area if sky is not None else 0.0)
+        out[key] = (sky, npix, area if sky is not None else 0.0)
     return out
 
 

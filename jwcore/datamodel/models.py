@@ -387,11 +387,15 @@ class GuiderCalModel(DataModel):
 
 @register_model
 class GuiderRawModel(DataModel):
-    """FGS guider raw ramp: float32 SCI (nints, ngroups, ny, nx), 2-D DQ, star tables."""
+    """FGS guider raw ramp: SCI (nints, ngroups, ny, nx), 2-D DQ, star tables.
+
+    SCI keeps the file's type (uint16 counts in ``_uncal`` files, float32 from jwst's
+    GuiderRawModel); ``guider_cds`` works in float32 either way.
+    """
 
     model_type = "GuiderRawModel"
     array_specs = _specs(
-        ArraySpec("data", "SCI", "float32", 4),
+        ArraySpec("data", "SCI", None, 4),
         ArraySpec("err", "ERR", "float32", None, default=None),
         ArraySpec("dq", "DQ", "uint32", 2),
         *_GUIDER_TABLES,

@@ -1,0 +1,1 @@
+"""FGS-specific steps."""

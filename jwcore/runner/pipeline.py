@@ -67,6 +67,24 @@ class PipelineSpec:
     def step_keys(self) -> tuple:
         return tuple(u.key for u in self.steps)
 
+    def derive(self, name: str, *, aliases: tuple = (), skip: tuple = (), class_alias: str | None = None) -> "PipelineSpec":
+        """A variant of this pipeline under another name whose listed steps are skipped by
+        default (e.g. calwebb_tso1: detector1 with ipc, lastframe and persistence skipped).
+
+        >>> d1 = PipelineSpec("detector1", ("dq_init", "ipc", "jump"), stage=1)
+        >>> [u.defaults for u in d1.derive("tso1", skip=("ipc",)).steps]
+        [{}, {'skip': True}, {}]
+        """
+        unknown = set(skip) - set(self.step_keys)
+        if unknown:
+            raise ParameterError(f"pipeline {self.name}: cannot skip unknown step(s) {', '.join(sorted(unknown))}")
+        steps = tuple(StepUse(u.step, {**u.defaults, "skip": True} if u.key in skip else dict(u.defaults), u.alias)
+                      for u in self.steps)
+        from dataclasses import replace
+
+        return replace(self, name=name, aliases=tuple(aliases), steps=steps,
+                       class_alias=class_alias if class_alias is not None else self.class_alias)
+
     def all_params(self) -> tuple:
         """Pipeline-level parameters: the common ones, ``params``, and one bool per ``saves``."""
         saves = tuple(Param(param, bool, False, f"Save the product after {after} as _{suffix}")

@@ -146,3 +146,33 @@ def test_local_store_selection_by_useafter(pm, tmp_path):
     (tmp_path / "refs" / "g_new.fits").write_bytes(b"garbage")
     with pytest.raises(ReferenceFileError, match="checksum"):
         select_reference(pm, "gain", late, store=LocalStore(tmp_path / "refs"))
+
+
+def test_derived_pipeline_skips_steps_by_default(pm):
+    from jwcore.errors import ParameterError
+    from jwcore.runner import PipelineSpec
+
+    base = pm.registry.pipeline("toy1", "TOYCAM")
+    tso = base.derive("toy_tso", aliases=("calwebb_toytso",), skip=("toy_add",))
+    assert tso.name == "toy_tso" and base.name == "toy1"
+    pipe = Pipeline(tso, pm.registry, {"steps": {"toy_collapse": {"scale": 2}}})
+    assert [s.skip for s in pipe.steps] == [True, False]
+    assert Pipeline(tso, pm.registry, {"steps": {"toy_add": {"skip": False}}}).steps[0].skip is False
+    with pytest.raises(ParameterError, match="unknown step"):
+        base.derive("x", skip=("nope",))
+    assert isinstance(tso, PipelineSpec)
+
+
+def test_instrument_tso1_pipelines_skip_ipc():
+    from jwcore.plugins import make_plugin_manager
+
+    reg = make_plugin_manager().registry
+    for inst in ("NIRCAM", "MIRI"):
+        try:
+            spec = reg.pipeline("calwebb_tso1", inst)
+        except Exception:
+            pytest.skip("instrument plugins not installed")
+        skipped = {u.key for u in spec.steps if u.defaults.get("skip")}
+        assert {"ipc", "persistence"} <= skipped
+        assert ("lastframe" in skipped) == (inst == "MIRI")
+        assert not any(u.defaults.get("skip") for u in reg.pipeline("detector1", inst).steps if u.key == "ipc")

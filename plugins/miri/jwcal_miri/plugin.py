@@ -39,7 +39,7 @@ DARK = ("group_scale", "dq_init", "saturation", "ipc", "firstframe", "lastframe"
         "linearity", "rscd")
 _S1 = dict(instrument=INSTRUMENT, stage=1, class_alias="Detector1Pipeline",
            saves=(("save_calibrated_ramp", "persistence", "ramp"),), suffix="rate")
-
+DETECTOR1_SPEC = PipelineSpec("detector1", DETECTOR1, aliases=("calwebb_detector1",), **_S1)
 
 
 class MiriInstrument(MiriPlugin):
@@ -56,8 +56,9 @@ plugin = MiriInstrument(
     instrument=INSTRUMENT,
     exptypes=EXPTYPES,
     pipelines=[
-        PipelineSpec("detector1", DETECTOR1, aliases=("calwebb_detector1",), **_S1),
-        PipelineSpec("tso1", DETECTOR1, aliases=("calwebb_tso1",), **_S1),
+        DETECTOR1_SPEC,
+        # calwebb_tso1: the manual's TSO configuration skips ipc, lastframe and persistence
+        DETECTOR1_SPEC.derive("tso1", aliases=("calwebb_tso1",), skip=("ipc", "lastframe", "persistence")),
         PipelineSpec("dark", DARK, aliases=("calwebb_dark", "calwebb_dark1"), instrument=INSTRUMENT,
                      stage=1, suffix="dark", class_alias="DarkPipeline"),
     ],

@@ -38,6 +38,9 @@ class InstrumentPlugin:
     detectors: list = field(default_factory=list)       # jwcore.sim.detector.DetectorSpec
     row_keys: dict = field(default_factory=dict)        # reftype or (reftype, EXP_TYPE) -> RowKeys
     not_applicable: frozenset = frozenset()            # reftypes CRDS answers N/A for this instrument
+    imaging_exptypes: frozenset = frozenset()          # EXP_TYPEs whose WCS is the imaging gwcs
+    filter_offset_match: dict | None = None            # filteroffset row match: column -> meta path
+    filter_offset_required: bool = False               # a matching filter offset must exist
 
     @hookimpl
     def jwcal_register_detectors(self, register):
@@ -78,3 +81,17 @@ class InstrumentPlugin:
         if reftype in self.not_applicable and str(meta.get("instrument.name") or "").upper() == self.instrument:
             return "N/A"
         return None
+
+    @hookimpl
+    def jwcal_build_wcs(self, model, references):
+        """The imaging gwcs (distortion, filter offset, subarray, velocity aberration,
+        pointing) for this instrument's ``imaging_exptypes``."""
+        meta = model.meta
+        if str(meta.instrument.name or "").upper() != self.instrument:
+            return None
+        if str(meta.exposure.type or "").upper() not in self.imaging_exptypes:
+            return None
+        from .wcs.builders import imaging_wcs_from_references
+
+        return imaging_wcs_from_references(model, references, offset_match=self.filter_offset_match,
+                                           offset_required=self.filter_offset_required)

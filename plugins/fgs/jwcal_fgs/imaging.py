@@ -5,7 +5,8 @@ model (FGS has no filter offsets), velocity aberration and the pointing.  FGS ha
 filters: the PHOTOM table's first row applies (no row keys).
 """
 
-from jwcore import hookimpl
+from dataclasses import dataclass
+
 from jwcore.instrument import InstrumentPlugin
 
 IMAGING_EXPTYPES = frozenset({"FGS_IMAGE", "FGS_FOCUS"})
@@ -13,16 +14,9 @@ IMAGING_EXPTYPES = frozenset({"FGS_IMAGE", "FGS_FOCUS"})
 ROW_KEYS = {("photom", e): () for e in IMAGING_EXPTYPES}
 
 
+@dataclass(eq=False)
 class FgsPlugin(InstrumentPlugin):
-    """FGS's declarations plus its imaging WCS."""
+    """FGS's declarations (the imaging WCS is InstrumentPlugin's, from the declared EXP_TYPEs and filter-offset match)."""
 
-    @hookimpl
-    def jwcal_build_wcs(self, model, references):
-        meta = model.meta
-        if str(meta.instrument.name or "").upper() != self.instrument:
-            return None
-        if str(meta.exposure.type or "").upper() not in IMAGING_EXPTYPES:
-            return None
-        from jwcore.wcs.builders import imaging_wcs_from_references
+    imaging_exptypes: frozenset = IMAGING_EXPTYPES
 
-        return imaging_wcs_from_references(model, references, offset_match=None)

@@ -8,7 +8,8 @@ PHOTOM rows are matched on FILTER and SUBARRAY, falling back to ``SUBARRAY=GENER
 (older files).
 """
 
-from jwcore import hookimpl
+from dataclasses import dataclass, field
+
 from jwcore.instrument import InstrumentPlugin
 from jwcore.refs.rows import RowKey
 
@@ -22,17 +23,11 @@ ROW_KEYS = {("photom", e): PHOTOM_KEYS for e in IMAGING_EXPTYPES}
 FILTER_OFFSET_MATCH = {"filter": "meta.instrument.filter"}
 
 
+@dataclass(eq=False)
 class MiriPlugin(InstrumentPlugin):
-    """MIRI's declarations plus its imager WCS."""
+    """MIRI's declarations (the imaging WCS is InstrumentPlugin's, from the declared EXP_TYPEs and filter-offset match)."""
 
-    @hookimpl
-    def jwcal_build_wcs(self, model, references):
-        meta = model.meta
-        if str(meta.instrument.name or "").upper() != self.instrument:
-            return None
-        if str(meta.exposure.type or "").upper() not in IMAGING_EXPTYPES:
-            return None
-        from jwcore.wcs.builders import imaging_wcs_from_references
+    imaging_exptypes: frozenset = IMAGING_EXPTYPES
+    filter_offset_match: dict | None = field(default_factory=lambda: dict(FILTER_OFFSET_MATCH))
+    filter_offset_required: bool = True
 
-        return imaging_wcs_from_references(model, references, offset_match=FILTER_OFFSET_MATCH,
-                                           offset_required=True)

@@ -6,7 +6,8 @@ of the ``filteroffset`` reference matched on FILTER and PUPIL (when CRDS has one
 FILTER and PUPIL, and on SUBARRAY when the table has that column (newer files).
 """
 
-from jwcore import hookimpl
+from dataclasses import dataclass, field
+
 from jwcore.instrument import InstrumentPlugin
 from jwcore.refs.rows import RowKey
 
@@ -20,16 +21,10 @@ ROW_KEYS = {("photom", e): PHOTOM_KEYS for e in IMAGING_EXPTYPES}
 FILTER_OFFSET_MATCH = {"filter": "meta.instrument.filter", "pupil": "meta.instrument.pupil"}
 
 
+@dataclass(eq=False)
 class NircamPlugin(InstrumentPlugin):
-    """NIRCam's declarations plus its imaging WCS."""
+    """NIRCam's declarations (the imaging WCS is InstrumentPlugin's, from the declared EXP_TYPEs and filter-offset match)."""
 
-    @hookimpl
-    def jwcal_build_wcs(self, model, references):
-        meta = model.meta
-        if str(meta.instrument.name or "").upper() != self.instrument:
-            return None
-        if str(meta.exposure.type or "").upper() not in IMAGING_EXPTYPES:
-            return None
-        from jwcore.wcs.builders import imaging_wcs_from_references
+    imaging_exptypes: frozenset = IMAGING_EXPTYPES
+    filter_offset_match: dict | None = field(default_factory=lambda: dict(FILTER_OFFSET_MATCH))
 
-        return imaging_wcs_from_references(model, references, offset_match=FILTER_OFFSET_MATCH)

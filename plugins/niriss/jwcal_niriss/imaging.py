@@ -7,6 +7,8 @@ FILTER and PUPIL.
 """
 
 from jwcore import hookimpl
+from dataclasses import dataclass, field
+
 from jwcore.instrument import InstrumentPlugin
 from jwcore.refs.rows import RowKey
 
@@ -18,8 +20,12 @@ ROW_KEYS = {("photom", e): PHOTOM_KEYS for e in IMAGING_EXPTYPES}
 FILTER_OFFSET_MATCH = {"filter": "meta.instrument.filter", "pupil": "meta.instrument.pupil"}
 
 
+@dataclass(eq=False)
 class NirissPlugin(InstrumentPlugin):
-    """NIRISS's declarations plus its imaging WCS and the ``jwcal niriss`` commands."""
+    """NIRISS's declarations and the ``jwcal niriss`` commands (the imaging WCS is InstrumentPlugin's, from the declared EXP_TYPEs and filter-offset match)."""
+
+    imaging_exptypes: frozenset = IMAGING_EXPTYPES
+    filter_offset_match: dict | None = field(default_factory=lambda: dict(FILTER_OFFSET_MATCH))
 
     @hookimpl
     def jwcal_register_commands(self, cli):
@@ -27,13 +33,3 @@ class NirissPlugin(InstrumentPlugin):
 
         cli.add_command(niriss)
 
-    @hookimpl
-    def jwcal_build_wcs(self, model, references):
-        meta = model.meta
-        if str(meta.instrument.name or "").upper() != self.instrument:
-            return None
-        if str(meta.exposure.type or "").upper() not in IMAGING_EXPTYPES:
-            return None
-        from jwcore.wcs.builders import imaging_wcs_from_references
-
-        return imaging_wcs_from_references(model, references, offset_match=FILTER_OFFSET_MATCH)

@@ -34,6 +34,19 @@ class Exposure:
     stars: list = field(default_factory=list)   # (x, y, flux in MJy/sr * pixels) in this exposure
 
 
+_SPEC = {}
+
+
+def nrca1():
+    """The simulator's NRCA1 detector (kept once found: a test may later install an isolated
+    plugin manager without the NIRCam plugin)."""
+    if "spec" not in _SPEC:
+        from jwcore.sim.detector import get_detector
+
+        _SPEC["spec"] = get_detector("nircam", "NRCA1")
+    return _SPEC["spec"]
+
+
 def _subarray(xstart, ystart, nx, ny):
     from jwcore.sim.detector import Subarray
 
@@ -92,7 +105,6 @@ def make_exposures(folder, n=4, *, shape=(64, 64), seed=1, n_stars=12, dither_ar
 
     ``dither_arcsec``: radius of the dither pattern; ``skies``: per-exposure pedestal;
     ``exposure_numbers``: EXPOSURE numbers (equal numbers make a jwst exposure group)."""
-    from jwcore.sim.detector import get_detector
     from jwcore.sim.geometry import distortion_model, pointing_for, sky_to_pixel
     from jwcore.sim.scene import render
     from jwcore.wcs.fitsapprox import s_region
@@ -100,7 +112,7 @@ def make_exposures(folder, n=4, *, shape=(64, 64), seed=1, n_stars=12, dither_ar
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    spec = get_detector("nircam", "NRCA1")
+    spec = nrca1()
     filt = spec.filter("F200W")
     ny, nx = shape
     sub = _subarray(int(spec.sci_ref[0]) - nx // 2, int(spec.sci_ref[1]) - ny // 2, nx, ny)

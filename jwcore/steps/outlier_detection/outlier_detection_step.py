@@ -105,7 +105,7 @@ class OutlierDetectionStep(LibraryStep):
     # -- the median ---------------------------------------------------------------------------
     def _median_resampled(self, view, summaries):
         from ...parallel import threads
-        from ..resample.resample import GOOD_BITS, drizzle_members, mosaic_model, output_grid  # noqa: F401
+        from ..resample.resample import drizzle_members, mosaic_model, output_grid
         from .median import DiskMedian
         from .outlier import weight_threshold
 

@@ -173,6 +173,19 @@ def combined_sregion(footprints, wcs) -> str | None:
     return "POLYGON ICRS  " + " ".join(f"{a:.9f} {d:.9f}" for a, d in zip(ra, dec))
 
 
+def _linear_fits_keywords(wcs, shape) -> dict:
+    """A linear (TAN, no SIP) FITS WCS fitted to a custom output gwcs."""
+    bbox = None if wcs.bounding_box is not None else ((-0.5, shape[1] - 0.5), (-0.5, shape[0] - 0.5))
+    try:
+        header = wcs.to_fits_sip(bounding_box=bbox, degree=1, max_pix_error=0.01, max_inv_pix_error=None,
+                                 inv_degree=None, npoints=12)
+    except (ValueError, RuntimeError) as exc:
+        log.warning("No FITS WCS could be fitted to the custom output WCS: %s", exc)
+        return {}
+    return {k.lower(): v for k, v in header.items() if not k.upper().startswith("NAXIS")
+            and not _SIP_KEY.match(k.lower())}
+
+
 _SIP_KEY = re.compile(r"^(cd[12]_[12]|[ab]p?_\d_\d|[ab]p?_order)$")
 
 
@@ -203,7 +216,10 @@ def mosaic_model(result: dict, first_meta: dict, grid: OutputGrid, *, kernel, pi
     for key in list(info):
         if _SIP_KEY.match(key) or key in FITS_WCS_DROP:
             del info[key]
-    info.update(fits_wcsinfo(grid.wcs))
+    try:
+        info.update(fits_wcsinfo(grid.wcs))
+    except TypeError:   # a custom output WCS that is not a plain FITS imaging transform
+        info.update(_linear_fits_keywords(grid.wcs, model.data.shape))
     if sregion:
         info["s_region"] = sregion
     else:

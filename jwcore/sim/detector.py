@@ -151,6 +151,9 @@ class DetectorSpec:
     cosmic_ray_rate: float = 1.6e-5   # events / pixel / s
     snowball_rate: float = 0.05       # large events / detector / s
     extra_keywords: Mapping[str, object] = field(default_factory=dict)
+    # Detector material: "HgCdTe" (near-IR: reference pixels, kTC reset) or "Si:As" (MIRI's
+    # IBC arrays: reset anomaly, RSCD, first/last-frame effects, no reset before integration 1)
+    material: str = "HgCdTe"
 
     def __post_init__(self):
         ny, nx = self.shape
@@ -177,8 +180,9 @@ class DetectorSpec:
         return (self.instrument.upper(), self.detector.upper())
 
     @property
-    def is_miri(self) -> bool:
-        return self.instrument.upper() == "MIRI"
+    def is_si_as(self) -> bool:
+        """Si:As IBC detector physics (declared by the instrument plugin's ``material``)."""
+        return self.material == "Si:As"
 
     def subarray(self, name: str) -> Subarray:
         try:

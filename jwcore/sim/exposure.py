@@ -154,7 +154,7 @@ def build_metadata(spec: DetectorSpec, cfg: ExposureConfig, pointing: Pointing, 
         "exposure": {
             "type": spec.exp_type, "readpatt": t["readpatt"], "nints": cfg.nints, "ngroups": cfg.ngroups,
             "nframes": t["nframes"], "groupgap": t["groupgap"], "frame_divisor": t["nframes"],
-            "nresets_at_start": 0 if spec.is_miri else 1, "nresets_between_ints": t["nresets"],
+            "nresets_at_start": 0 if spec.is_si_as else 1, "nresets_between_ints": t["nresets"],
             "nsamples": 1, "sample_time": 10.0, "noutputs": sub.noutputs,
             "frame_time": round(t["tframe"], 6), "group_time": round(t["tgroup"], 6),
             "integration_time": round(t["effint"], 6), "exposure_time": round(t["effexp"], 6),

@@ -81,7 +81,7 @@ def simulate_ramp(state: DetectorState, sub: Subarray, pattern: ReadPattern, ngr
     ny, nx = sub.shape
     if scene.shape != (ny, nx):
         raise ValueError(f"scene shape {scene.shape} != window {(ny, nx)}")
-    miri = spec.is_miri
+    miri = spec.is_si_as
     sb = state.superbias[vs]
     gain = state.gain[vs]
     a = state.nonlin[vs]

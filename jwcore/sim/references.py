@@ -164,7 +164,7 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
            rmeta("SATURATION", "Saturation level (raw DN incl. bias): 95% of the full-well signal"),
            data=cut(state.saturation), dq=sat_dq, dq_def=defs)
 
-    if not spec.is_miri:
+    if not spec.is_si_as:
         w.fits(M.SuperBiasModel, "superbias", rmeta("SUPERBIAS", "Superbias: the raw zero-signal level"),
                data=cut(state.superbias), dq=np.zeros(shape, np.uint32), dq_def=defs)
 
@@ -188,7 +188,7 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
         nframes = ngroups * (patt.nframes + patt.groupgap)
         frames = state.dark_frames(tframe, nframes, sub)
         ddq = (state.mask[state.view(sub)] & np.uint32(dq.HOT | dq.WARM)).astype(np.uint32)
-        if spec.is_miri:
+        if spec.is_si_as:
             data = np.broadcast_to(frames, (nints,) + frames.shape).astype(np.float32)
             meta = w.base_meta("DARK", f"Dark current (DN, cumulative per group, {tframe:.5f} s frames)",
                                subarray=sub, extra={"exposure.readpatt": "ANY", "exposure.p_readpatt": "ANY|",
@@ -205,7 +205,7 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
                                                     "exposure.noutputs": sub.noutputs})
             w.fits(M.DarkModel, f"dark_{sub.name.lower()}", meta, data=frames, dq=ddq, dq_def=defs)
 
-    if spec.is_miri:
+    if spec.is_si_as:
         from .ramp import reset_anomaly
 
         for name in subarrays:

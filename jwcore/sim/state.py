@@ -68,7 +68,7 @@ class DetectorState:
     @property
     def saturation(self) -> np.ndarray:
         """SATURATION reference (raw DN incl. bias): 95% of the measured level at full well."""
-        if self.spec.is_miri:
+        if self.spec.is_si_as:
             x_sat = measured_from_linear(self.superbias_lin + self.full_well, self.nonlin)
             out = self.superbias + 0.95 * (x_sat - self.superbias)
         else:
@@ -235,7 +235,7 @@ def _make_state(spec: DetectorSpec, seed: int, window=None) -> DetectorState:
 
     kernel, inverse = ipc_kernels(spec.ipc_alpha)
     miri = {}
-    if spec.is_miri:
+    if spec.is_si_as:
         miri = {
             "reset_amp": (-40.0 * (1.0 + 0.2 * maps["reset"])).astype(f32),
             "reset_tau": 1.5,           # groups

@@ -223,7 +223,7 @@ def test_parity_miri_group_trimming(stcal_fit, suppress):
     gdq[:, 1, ::2, :] |= JUMP          # jumps on the group that becomes first
     assert miri_group_range(gdq) == (1, 6)
     kw = dict(suppress_one_group=suppress, save_opt=True)
-    ours = fit_ramps(data, gdq, pdq, rn, gain, **meta, instrument="MIRI", **kw)
+    ours = fit_ramps(data, gdq, pdq, rn, gain, **meta, trim_unused_groups=True, **kw)
     ref = stcal_fit(data, gdq, pdq, rn, gain, **meta, instrument="MIRI", **kw)
     assert_products(ours, ref, with_opt=True)
     # Without the MIRI rule the DO_NOT_USE frames are simply unused: other JUMP flags.
@@ -236,7 +236,7 @@ def test_parity_miri_too_few_groups_gives_nothing(stcal_fit):
     data, gdq, pdq, rn, gain, meta = make_ramps(9, 1, 3, saturate=0.0)
     gdq[:, :2] |= DNU
     assert stcal_fit(data, gdq, pdq, rn, gain, **meta, instrument="MIRI")[0] is None
-    assert fit_ramps(data, gdq, pdq, rn, gain, **meta, instrument="MIRI").image is None
+    assert fit_ramps(data, gdq, pdq, rn, gain, **meta, trim_unused_groups=True).image is None
     assert fit_ramps(data, gdq, pdq, rn, gain, **meta).image is not None
 
 

@@ -212,7 +212,7 @@ def fit_ramps(
     max_workers=1,
     block_rows=None,
     average_dark_current=None,
-    instrument=None,
+    trim_unused_groups=False,
 ) -> RampFitResult:
     """Fit the ramps of an exposure (OLS with optimal weighting).
 
@@ -233,7 +233,7 @@ def fit_ramps(
     block_rows : rows per block (default: :func:`default_block_rows`).
     average_dark_current : optional ``(ny, nx)`` (or scalar) dark rate added to the
         Poisson-variance rate; zero when omitted.
-    instrument : ``"MIRI"`` drops the leading (and last) groups that are DO_NOT_USE in
+    trim_unused_groups : True (MIRI's readout layout) drops the leading (and last) groups that are DO_NOT_USE in
         every pixel before fitting, as ramp fitting does for MIRI (see :mod:`.miri`);
         other values are ignored.
 
@@ -267,7 +267,7 @@ def fit_ramps(
         dark = np.broadcast_to(np.asarray(average_dark_current, dtype=np.float32), (ny, nx))
 
     g0, g1 = 0, ngroups
-    if instrument is not None and str(instrument).upper() == "MIRI" and ngroups > 1:
+    if trim_unused_groups and ngroups > 1:
         kept = miri_group_range(groupdq)
         if kept is None:
             return RampFitResult(None, None, None)

@@ -123,7 +123,7 @@ class RampFitStep(RampStep):
             save_opt=self.save_opt, max_workers=threads_for(self.maximum_cores),
             average_dark_current=model.average_dark_current if model.has("average_dark_current") else None,
             # fit_ramps trims all-DO_NOT_USE edge groups for instrument "MIRI"; the layout decides
-            instrument=meta.instrument.name if layout.trim_unused_groups else None,
+            trim_unused_groups=layout.trim_unused_groups,
         )
         if result.image is None:
             raise BadInputError("ramp_fit: no ramp can be fitted (every first group is saturated, or too "

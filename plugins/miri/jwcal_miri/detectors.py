@@ -37,6 +37,7 @@ FILTERS = {
 
 SCALE = (0.1108, 0.1108)
 DETECTORS = [DetectorSpec(
+    material="Si:As",
     instrument="MIRI", detector="MIRIMAGE", shape=(1024, 1032), fastaxis=1, slowaxis=2, n_amplifiers=4,
     amplifier_layout="interleaved", ref_rows=(0, 0), ref_cols=(4, 4), plate_scale=0.1108, gain=4.0,
     read_noise=6.0, dark_current=0.05, bias=9000.0, saturation=45000.0, nonlinearity=0.08, ipc_alpha=0.008,

@@ -8,7 +8,8 @@ holds every input footprint.  The transform is gwcs's ``FITSImagingWCSTransform`
 FITS keywords (CRPIX/CRVAL/CDELT/PC) follow from it exactly.
 
 Pixel maps (input pixel -> output pixel) are computed in row blocks so the temporaries of the
-WCS evaluation stay small; each block is the same element-wise computation as a full-frame call.
+WCS evaluation stay small; each block is the same element-wise computation as a full-frame call,
+and the blocks run on the thread budget's cores (``jwcore.parallel.threads``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from ...parallel import threads
 from .geometry import footprint_center, polygon_area
 
 __all__ = [
@@ -213,12 +215,26 @@ def calc_pixmap(wcs_from, wcs_to, shape, stepsize=1, order=1, block_rows=256) ->
         if _spline_pixmap(wcs_from, wcs_to, out, (xmin, xmax, ymin, ymax), stepsize, order):
             return out
     xs = np.arange(nx, dtype=np.float64)
-    for r0 in range(0, ny, block_rows):
+
+    def block(r0):
         r1 = min(ny, r0 + block_rows)
         y, x = np.meshgrid(np.arange(r0, r1, dtype=np.float64), xs, indexing="ij")
         px, py = _map_block(wcs_from, wcs_to, x, y)
         out[r0:r1, :, 0] = px
         out[r0:r1, :, 1] = py
+
+    starts = range(0, ny, block_rows)
+    nthreads = min(threads(), len(starts))
+    if nthreads > 1:
+        # the transforms' numpy arithmetic releases the GIL: row blocks on several cores
+        # (each block is the same element-wise computation, so the map is unchanged)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(nthreads) as pool:
+            list(pool.map(block, starts))
+    else:
+        for r0 in starts:
+            block(r0)
     return out
 
 

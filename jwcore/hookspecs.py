@@ -222,7 +222,7 @@ def jwcal_reference_row_keys(instrument, reftype, exp_type):
 
         @hookimpl
         def jwcal_reference_row_keys(instrument, reftype, exp_type):
-            if instrument == "MIRI" and reftype == "photom":
+            if instrument == "MYCAM" and reftype == "photom":   # a plugin's own instrument
                 return (RowKey("filter", "meta.instrument.filter"),
                         RowKey("subarray", "meta.subarray.name", fallback="GENERIC"))
             return None

@@ -252,6 +252,29 @@ def jwcal_build_wcs(model, references):
     """
 
 
+@hookspec(firstresult=True)
+def jwcal_wcs_reference_types(meta):
+    """The reference types an exposure's WCS is built from (what ``assign_wcs`` selects).
+
+    :param meta: the exposure's metadata (``meta.instrument.name``, ``meta.exposure.type``...);
+        only metadata, as the run coordinator may ask before the data are read.
+    :return: a tuple of reftypes, or ``None`` if this plugin does not build the exposure's
+        WCS (then ``assign_wcs`` selects ``distortion`` and ``filteroffset``).  Each name must
+        be one of ``AssignWcsStep.reference_file_types``, so that ``override_<reftype>``
+        exists for it.
+
+    Example::
+
+        from jwcore import hookimpl
+
+        @hookimpl
+        def jwcal_wcs_reference_types(meta):
+            if meta.get("instrument.name") != "NIRSPEC":
+                return None
+            return ("fpa", "camera", "disperser", "collimator", "wavelengthrange", "fore", "ote")
+    """
+
+
 # ---------------------------------------------------------------------------------------
 # Observers
 # ---------------------------------------------------------------------------------------

@@ -151,6 +151,10 @@ class DetectorSpec:
     cosmic_ray_rate: float = 1.6e-5   # events / pixel / s
     snowball_rate: float = 0.05       # large events / detector / s
     extra_keywords: Mapping[str, object] = field(default_factory=dict)
+    # Instrument-specific reference writers, called as ``fn(writer, filters)`` after the common
+    # set (``writer``: jwcore.sim.references' writer, with ``asdf(name, tree)`` and
+    # ``asdf_meta(reftype, description, model_type)``); e.g. NIRSpec's optical model.
+    reference_writers: tuple = ()
     # Detector material: "HgCdTe" (near-IR: reference pixels, kTC reset) or "Si:As" (MIRI's
     # IBC arrays: reset anomaly, RSCD, first/last-frame effects, no reset before integration 1)
     material: str = "HgCdTe"

@@ -99,6 +99,10 @@ class _Writer:
         self.paths.append(path)
         return path
 
+    def asdf_meta(self, reftype: str, description: str, model_type: str | None = None) -> dict:
+        """The ``meta`` of an ASDF reference of this detector (a fresh dict to add to)."""
+        return _asdf_meta(self, reftype, description, model_type)
+
     def asdf(self, name: str, tree: dict) -> Path:
         import asdf
 
@@ -126,7 +130,7 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
     exposure of that many groups (default 10 groups of the default readout); ``nints`` the
     integrations of the MIRI 4-D dark and reset.  ``window``: write every image reference cut
     to that subarray (SUBARRAY=<name>, as CRDS's subarray references) instead of full frame
-    and GENERIC: much smaller files for subarray work.
+    and GENERIC: much smaller files for subarray work.  AREA stays full frame (jwst needs it so).
     """
     spec = detector_spec
     folder = Path(folder)
@@ -260,14 +264,19 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
         w.fits(cls, "photom", w.base_meta("PHOTOM", "Photometric conversion DN/s -> MJy/sr", extra=phot_extra),
                phot_table=_photom_table(spec, filters))
 
+    # AREA is always full frame (GENERIC), as in CRDS: jwst's photom cuts the science window out
+    # of it by the exposure's SUBSTRT/SUBSIZE alone, without reading the reference's own window.
     area_extra = dict(phot_extra)
-    w.fits(M.PixelAreaModel, "area", rmeta("AREA", "Relative pixel area from the distortion", extra=area_extra),
-           data=pixel_area_map(spec, window=win))
+    w.fits(M.PixelAreaModel, "area",
+           w.base_meta("AREA", "Relative pixel area from the distortion", extra=area_extra),
+           data=pixel_area_map(spec))
 
     _write_distortion(w)
     if spec.instrument.upper() in ("NIRCAM", "NIRISS", "MIRI"):
         _write_filteroffset(w, filters)
     _write_step_pars(w)
+    for writer in spec.reference_writers:
+        writer(w, filters)
     return list(w.paths)
 
 

@@ -11,10 +11,11 @@ import warnings
 
 from ..errors import ReferenceFileError
 
-__all__ = ["load_distortion", "load_filter_offsets", "find_filter_offset"]
+__all__ = ["open_reference_tree", "load_distortion", "load_filter_offsets", "find_filter_offset"]
 
 
-def _open_tree(path, what: str) -> dict:
+def open_reference_tree(path, what: str) -> dict:
+    """The whole tree of an ASDF reference file, read eagerly; a clear error if it cannot be read."""
     import asdf
 
     try:
@@ -30,7 +31,7 @@ def _open_tree(path, what: str) -> dict:
 
 def load_distortion(path):
     """The distortion transform (full-frame pixel -> V2, V3 arcsec) of a ``distortion`` file."""
-    tree = _open_tree(path, "distortion")
+    tree = open_reference_tree(path, "distortion")
     model = tree.get("model")
     if model is None or not hasattr(model, "n_inputs"):
         kind = (tree.get("meta") or {}).get("model_type", "?")
@@ -43,7 +44,7 @@ def load_distortion(path):
 
 def load_filter_offsets(path) -> list:
     """The ``filters`` list of a ``filteroffset`` file (dicts with the offsets in pixels)."""
-    tree = _open_tree(path, "filteroffset")
+    tree = open_reference_tree(path, "filteroffset")
     filters = tree.get("filters")
     if not isinstance(filters, list):
         raise ReferenceFileError(f"{path}: no 'filters' list in this filteroffset file")

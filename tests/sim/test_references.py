@@ -19,6 +19,9 @@ EXPECTED = {
     "trapdensity": "TrapDensityModel", "trappars": "TrapParsModel", "persat": "PersistenceSatModel",
     "reset": "ResetModel", "rscd": "RSCDModel", "flat": "FlatModel", "area": "PixelAreaModel",
     "distortion": "DistortionModel", "filteroffset": "FilteroffsetModel",
+    # NIRSpec's optical model
+    "fpa": "FPAModel", "camera": "CameraModel", "collimator": "CollimatorModel", "fore": "FOREModel",
+    "ote": "OTEModel", "disperser": "DisperserModel", "wavelengthrange": "WavelengthrangeModel",
 }
 PHOTOM = {"NIRCAM": "NrcImgPhotomModel", "NIRISS": "NisImgPhotomModel", "MIRI": "MirImgPhotomModel",
           "FGS": "FgsImgPhotomModel"}
@@ -68,7 +71,8 @@ def test_every_reference_opens_as_its_stdatamodels_model(tmp_path, offline_crds,
     required = {"mask", "saturation", "linearity", "gain", "readnoise", "ipc", "dark", "flat", "area",
                 "distortion", "trapdensity", "trappars", "persat", "pars-resamplestep", "pars-outlierdetectionstep"}
     required |= {"reset", "rscd"} if inst == "MIRI" else {"superbias"}
-    required |= {"photom"} if inst != "NIRSPEC" else set()
+    required |= {"photom"} if inst != "NIRSPEC" else {"fpa", "camera", "collimator", "fore", "ote", "disperser",
+                                                       "wavelengthrange"}
     required |= {"filteroffset"} if inst in ("NIRCAM", "NIRISS", "MIRI") else set()
     assert required <= seen, required - seen
 

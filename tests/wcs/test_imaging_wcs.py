@@ -291,13 +291,6 @@ def test_missing_pointing_is_a_clear_error(tmp_path, jwcal_pm):
         run_assign_wcs(jwcal_pm, jwcal_model(meta, (32, 32)), dist, None)
 
 
-def test_nirspec_imaging_and_unknown_modes_skip(jwcal_pm):
-    jwcal_pm.register_plugin(plugin_for("NIRSPEC"), name="nirspec-wcs")
-    meta = exposure_meta("NIRSPEC", "NRS1", "NRS_IMAGE", sub=(1, 1, 32, 32, "SUB32"))
-    out = run_assign_wcs(jwcal_pm, jwcal_model(meta, (32, 32)), None, None)
-    assert out.meta.cal_step.assign_wcs == "SKIPPED" and out.meta.wcs is None
-
-
 def test_pointing_transform_matches_a_direct_rotation():
     """Independent check of V2V3 -> sky: the reference point lands on (RA_REF, DEC_REF), and a
     point 60" along +V3 lies at position angle ROLL_REF from it (vparity aside)."""

@@ -41,10 +41,23 @@ class AssignWcsStep(Step):
         Param("slit_y_high", float, 0.55, "Upper slit edge (NIRSpec; unused for imaging)"),
         Param("nrs_ifu_slice_wcs", bool, False, "NIRSpec IFU slice WCS (unused for imaging)"),
     )
-    reference_file_types = ("distortion", "filteroffset")
-    # The builders say when a missing one matters (FGS has no filter offsets, NIRSpec
-    # imaging no distortion file).
-    optional_references = ("distortion", "filteroffset")
+    # jwst's list: the imaging distortion/filteroffset, and NIRSpec's optical model.  Which of
+    # them an exposure reads is the instrument plugin's answer (``jwcal_wcs_reference_types``);
+    # the builders say when a missing one matters (FGS has no filter offsets).
+    reference_file_types = ("distortion", "filteroffset", "camera", "collimator", "disperser",
+                            "fore", "fpa", "ote", "wavelengthrange")
+    optional_references = reference_file_types
+    default_references = ("distortion", "filteroffset")
+
+    def wanted_references(self, model) -> tuple:
+        wanted = self.pm.hook.jwcal_wcs_reference_types(meta=model.meta)
+        if wanted is None:
+            return self.default_references
+        unknown = [r for r in wanted if r not in self.reference_file_types]
+        if unknown:
+            raise ParameterError(f"a plugin asks assign_wcs for reference type(s) {', '.join(unknown)}, "
+                                 f"which it does not know")
+        return tuple(wanted)
 
     def process(self, model, refs):
         from ...wcs.fitsapprox import apply_sip_keywords, s_region, sip_keywords

@@ -8,6 +8,8 @@ YSciScale; FASTAXIS/SLOWAXIS 2/1 (NRS1) and -2/-1 (NRS2).  Frame time: fast axis
 
 from jwcore.sim.detector import DetectorSpec, FilterSpec, ReadPattern, Subarray
 
+from .sim_optics import GWA_READINGS, write_optical_references
+
 READOUT = {"NRSRAPID": ReadPattern("NRSRAPID", 1, 0), "NRS": ReadPattern("NRS", 4, 0)}
 
 SUBARRAYS = {s.name: s for s in (
@@ -43,7 +45,8 @@ def _spec(name):
         default_filter="F110W", subarrays=SUBARRAYS, readout_patterns=READOUT, default_readpatt="NRSRAPID",
         frame_time_rule="niriss", exp_type="NRS_IMAGE", aperture=aper, v2_ref=v2, v3_ref=v3,
         v3_idl_yangle=yang, vparity=-1, sci_ref=(1024.5, 1024.5), sci_scale=scale, distortion=0.002, sca_num=sca,
-        extra_keywords={"instrument.grating": "MIRROR"},
+        extra_keywords={"instrument.grating": "MIRROR", **GWA_READINGS},
+        reference_writers=(write_optical_references,),
     )
 
 

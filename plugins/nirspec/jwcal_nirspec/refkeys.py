@@ -16,6 +16,10 @@ Provenance (checked 2025, jwst 3.0 era):
 * NIRSpec is absent from the persistence, distortion, filteroffset and abvegaoffset tables
   (its WCS uses the camera/collimator/fore/fpa/msa/ote references); a store that provides
   such a file anyway is matched on DETECTOR (DEFAULT_KEYS).
+* The optical model (CRDS rmaps nirspec_{camera,collimator,fpa,ote,wavelengthrange}: EXP_TYPE;
+  disperser: GRATING, EXP_TYPE; fore: EXP_TYPE, FILTER).  jwcal also matches DETECTOR: CRDS
+  files carry ``P_DETECT = NRS1|NRS2|`` (so they still match), and the simulator writes one
+  set per detector (its OTE is fitted to each detector's geometry).
 
 Subarrays: a ``SUBARRAY=FULL``/``GENERIC`` mask, saturation, linearity, superbias, gain or
 readnoise serves subarray exposures (jwst extracts the subarray, and the subarray geometry
@@ -50,6 +54,14 @@ MATCH_KEYS = {
     "flat": (DETECTOR, FILTER, GRATING, EXP_TYPE),
     "photom": (EXP_TYPE,),
     "area": (DETECTOR, FILTER, GRATING, EXP_TYPE),
+    # assign_wcs: the optical model
+    "camera": (DETECTOR, EXP_TYPE),
+    "collimator": (DETECTOR, EXP_TYPE),
+    "fpa": (DETECTOR, EXP_TYPE),
+    "ote": (DETECTOR, EXP_TYPE),
+    "wavelengthrange": (DETECTOR, EXP_TYPE),
+    "disperser": (DETECTOR, GRATING, EXP_TYPE),
+    "fore": (DETECTOR, EXP_TYPE, FILTER),
     # calwebb_image3 / spec3
     "drizpars": (),
     "apcorr": (EXP_TYPE,),

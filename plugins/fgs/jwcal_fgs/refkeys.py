@@ -17,35 +17,25 @@ Subarrays: a ``SUBARRAY=FULL``/``GENERIC`` mask, linearity, superbias, gain or r
 serves subarray exposures (jwst extracts the subarray); darks must match the subarray.
 """
 
-DETECTOR = "meta.instrument.detector"
-SUBARRAY = "meta.subarray.name"
-READPATT = "meta.exposure.readpatt"
-EXP_TYPE = "meta.exposure.type"
+from jwcore.refs.keys import (DEFAULT_KEYS, DETECTOR, EXP_TYPE, NIR_DETECTOR1, PERSISTENCE,
+                              SUBARRAY)
+
+__all__ = ["MATCH_KEYS", "DEFAULT_KEYS", "NOT_APPLICABLE"]
 
 MATCH_KEYS = {
-    # calwebb_detector1 / calwebb_guider
+    # calwebb_detector1 / calwebb_guider: the shared near-IR rows, but masks also by EXP_TYPE
+    **NIR_DETECTOR1,
     "mask": (DETECTOR, SUBARRAY, EXP_TYPE),
-    "saturation": (DETECTOR,),
-    "ipc": (DETECTOR,),
-    "superbias": (DETECTOR, READPATT, SUBARRAY),
-    "linearity": (DETECTOR, SUBARRAY),
-    "dark": (DETECTOR, READPATT, SUBARRAY),
-    "gain": (DETECTOR, SUBARRAY),
-    "readnoise": (DETECTOR, READPATT, SUBARRAY),
-    "trapdensity": (DETECTOR,),
-    "trappars": (DETECTOR,),
-    "persat": (DETECTOR,),
+    **PERSISTENCE,
     # calwebb_image2
     "distortion": (DETECTOR, EXP_TYPE),
     "flat": (DETECTOR, EXP_TYPE),
     "photom": (DETECTOR,),
     "area": (DETECTOR,),
-    # calwebb_image3
+    # calwebb_image3 (no drizpars)
     "apcorr": (EXP_TYPE,),
     "abvegaoffset": (EXP_TYPE,),
 }
-
-DEFAULT_KEYS = (DETECTOR,)
 
 # Reftypes CRDS answers "N/A" for on FGS (not in the jwst tables for this instrument).
 NOT_APPLICABLE = frozenset({"refpix", "reset", "rscd", "filteroffset", "drizpars"})

@@ -23,13 +23,10 @@ Subarrays: a ``SUBARRAY=FULL``/``GENERIC`` mask, linearity, gain, readnoise or f
 subarray exposures (jwst extracts the subarray); darks and resets must match the subarray.
 """
 
-DETECTOR = "meta.instrument.detector"
-FILTER = "meta.instrument.filter"
-BAND = "meta.instrument.band"
-CHANNEL = "meta.instrument.channel"
-SUBARRAY = "meta.subarray.name"
-READPATT = "meta.exposure.readpatt"
-EXP_TYPE = "meta.exposure.type"
+from jwcore.refs.keys import (BAND, CHANNEL, DEFAULT_KEYS, DETECTOR, EXP_TYPE, FILTER, IMAGE3,
+                              READPATT, SUBARRAY)
+
+__all__ = ["MATCH_KEYS", "DEFAULT_KEYS", "NOT_APPLICABLE"]
 
 MATCH_KEYS = {
     # calwebb_detector1
@@ -49,12 +46,8 @@ MATCH_KEYS = {
     "photom": (DETECTOR, BAND),
     "area": (DETECTOR, FILTER, EXP_TYPE),
     # calwebb_image3
-    "drizpars": (),
-    "apcorr": (EXP_TYPE,),
-    "abvegaoffset": (EXP_TYPE,),
+    **IMAGE3,
 }
-
-DEFAULT_KEYS = (DETECTOR,)
 
 # Reftypes CRDS answers "N/A" for on MIRI (not in the jwst tables for this instrument).
 NOT_APPLICABLE = frozenset({"superbias", "refpix", "trapdensity", "trappars", "persat"})

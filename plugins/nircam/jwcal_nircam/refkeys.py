@@ -24,29 +24,16 @@ subarray exposures when no file for that subarray exists; darks must match the e
 subarray (``jwcore.refs.store.FULL_FRAME_SERVES_SUBARRAYS``).
 """
 
-DETECTOR = "meta.instrument.detector"
-FILTER = "meta.instrument.filter"
-PUPIL = "meta.instrument.pupil"
-CHANNEL = "meta.instrument.channel"
-MODULE = "meta.instrument.module"
-SUBARRAY = "meta.subarray.name"
-READPATT = "meta.exposure.readpatt"
-EXP_TYPE = "meta.exposure.type"
-NOUTPUTS = "meta.exposure.noutputs"
+from jwcore.refs.keys import (CHANNEL, DEFAULT_KEYS, DETECTOR, EXP_TYPE, FILTER, IMAGE3, MODULE,
+                              NIR_DETECTOR1, NOUTPUTS, PERSISTENCE, PUPIL, SUBARRAY)
+
+__all__ = ["MATCH_KEYS", "DEFAULT_KEYS", "NOT_APPLICABLE"]
 
 MATCH_KEYS = {
-    # calwebb_detector1
-    "mask": (DETECTOR, SUBARRAY),
-    "saturation": (DETECTOR,),
-    "ipc": (DETECTOR,),
-    "superbias": (DETECTOR, READPATT, SUBARRAY),
-    "linearity": (DETECTOR, SUBARRAY),
+    # calwebb_detector1: the shared near-IR rows, but darks by EXP_TYPE and NOUTPUTS, not READPATT
+    **NIR_DETECTOR1,
     "dark": (DETECTOR, EXP_TYPE, NOUTPUTS, SUBARRAY),
-    "gain": (DETECTOR, SUBARRAY),
-    "readnoise": (DETECTOR, READPATT, SUBARRAY),
-    "trapdensity": (DETECTOR,),
-    "trappars": (DETECTOR,),
-    "persat": (DETECTOR,),
+    **PERSISTENCE,
     # calwebb_image2
     "distortion": (DETECTOR, EXP_TYPE, CHANNEL, FILTER, PUPIL),
     "filteroffset": (CHANNEL, MODULE),
@@ -54,12 +41,8 @@ MATCH_KEYS = {
     "photom": (DETECTOR,),
     "area": (DETECTOR, FILTER, PUPIL, EXP_TYPE),
     # calwebb_image3
-    "drizpars": (),
-    "apcorr": (EXP_TYPE,),
-    "abvegaoffset": (EXP_TYPE,),
+    **IMAGE3,
 }
-
-DEFAULT_KEYS = (DETECTOR,)
 
 # Reftypes CRDS answers "N/A" for on NIRCam (not in the jwst tables for this instrument).
 NOT_APPLICABLE = frozenset({"refpix", "reset", "rscd"})

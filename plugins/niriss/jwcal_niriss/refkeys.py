@@ -19,26 +19,15 @@ Subarrays: a ``SUBARRAY=FULL``/``GENERIC`` mask, linearity, superbias, gain or r
 serves subarray exposures (jwst extracts the subarray); darks must match the subarray.
 """
 
-DETECTOR = "meta.instrument.detector"
-FILTER = "meta.instrument.filter"
-PUPIL = "meta.instrument.pupil"
-SUBARRAY = "meta.subarray.name"
-READPATT = "meta.exposure.readpatt"
-EXP_TYPE = "meta.exposure.type"
+from jwcore.refs.keys import (DEFAULT_KEYS, DETECTOR, EXP_TYPE, FILTER, IMAGE3, NIR_DETECTOR1,
+                              PERSISTENCE, PUPIL)
+
+__all__ = ["MATCH_KEYS", "DEFAULT_KEYS", "NOT_APPLICABLE"]
 
 MATCH_KEYS = {
-    # calwebb_detector1
-    "mask": (DETECTOR, SUBARRAY),
-    "saturation": (DETECTOR,),
-    "ipc": (DETECTOR,),
-    "superbias": (DETECTOR, READPATT, SUBARRAY),
-    "linearity": (DETECTOR, SUBARRAY),
-    "dark": (DETECTOR, READPATT, SUBARRAY),
-    "gain": (DETECTOR, SUBARRAY),
-    "readnoise": (DETECTOR, READPATT, SUBARRAY),
-    "trapdensity": (DETECTOR,),
-    "trappars": (DETECTOR,),
-    "persat": (DETECTOR,),
+    # calwebb_detector1: the shared near-IR rows as they are
+    **NIR_DETECTOR1,
+    **PERSISTENCE,
     # calwebb_image2
     "distortion": (EXP_TYPE, FILTER, PUPIL),
     "filteroffset": (EXP_TYPE,),
@@ -46,12 +35,8 @@ MATCH_KEYS = {
     "photom": (DETECTOR,),
     "area": (DETECTOR, FILTER, PUPIL, EXP_TYPE),
     # calwebb_image3
-    "drizpars": (),
-    "apcorr": (EXP_TYPE,),
-    "abvegaoffset": (EXP_TYPE,),
+    **IMAGE3,
 }
-
-DEFAULT_KEYS = (DETECTOR,)
 
 # Reftypes CRDS answers "N/A" for on NIRISS (not in the jwst tables for this instrument).
 NOT_APPLICABLE = frozenset({"refpix", "reset", "rscd"})

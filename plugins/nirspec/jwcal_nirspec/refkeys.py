@@ -26,30 +26,20 @@ readnoise serves subarray exposures (jwst extracts the subarray, and the subarra
 keywords are then "don't care"); darks must match the subarray.
 """
 
-DETECTOR = "meta.instrument.detector"
-FILTER = "meta.instrument.filter"
-GRATING = "meta.instrument.grating"
-SUBARRAY = "meta.subarray.name"
-SUBSTRT1 = "meta.subarray.xstart"
-SUBSTRT2 = "meta.subarray.ystart"
-SUBSIZE1 = "meta.subarray.xsize"
-SUBSIZE2 = "meta.subarray.ysize"
-READPATT = "meta.exposure.readpatt"
-EXP_TYPE = "meta.exposure.type"
+from jwcore.refs.keys import (DEFAULT_KEYS, DETECTOR, EXP_TYPE, FILTER, GRATING, NIR_DETECTOR1,
+                              READPATT, SUBARRAY, SUBARRAY_GEOMETRY)
 
-_GEOMETRY = (SUBARRAY, SUBSTRT1, SUBSTRT2, SUBSIZE1, SUBSIZE2)
+__all__ = ["MATCH_KEYS", "DEFAULT_KEYS", "NOT_APPLICABLE"]
 
 MATCH_KEYS = {
-    # calwebb_detector1
+    # calwebb_detector1: the shared near-IR rows, with NIRSpec's own mask, saturation,
+    # superbias and dark, plus refpix (no persistence)
+    **NIR_DETECTOR1,
     "mask": (DETECTOR, SUBARRAY, READPATT),
     "saturation": (DETECTOR, SUBARRAY),
-    "ipc": (DETECTOR,),
-    "superbias": (DETECTOR, READPATT) + _GEOMETRY,
+    "superbias": (DETECTOR, READPATT) + SUBARRAY_GEOMETRY,
+    "dark": (DETECTOR, READPATT) + SUBARRAY_GEOMETRY,
     "refpix": (DETECTOR, READPATT),
-    "linearity": (DETECTOR, SUBARRAY),
-    "dark": (DETECTOR, READPATT) + _GEOMETRY,
-    "gain": (DETECTOR, SUBARRAY),
-    "readnoise": (DETECTOR, READPATT, SUBARRAY),
     # calwebb_image2 (imaging-like modes)
     "flat": (DETECTOR, FILTER, GRATING, EXP_TYPE),
     "photom": (EXP_TYPE,),
@@ -66,8 +56,6 @@ MATCH_KEYS = {
     "drizpars": (),
     "apcorr": (EXP_TYPE,),
 }
-
-DEFAULT_KEYS = (DETECTOR,)
 
 # Reftypes CRDS answers "N/A" for on NIRSpec (not in the jwst tables for this instrument).
 NOT_APPLICABLE = frozenset({"reset", "rscd", "trapdensity", "trappars", "persat", "distortion",

@@ -52,3 +52,21 @@ def output_name(input_name, suffix: str, ext: str = ".fits", output_file: str | 
 def output_path(input_name, suffix: str, output_dir=None, ext: str = ".fits", output_file: str | None = None) -> Path:
     folder = Path(output_dir) if output_dir else Path(str(input_name)).parent
     return folder / output_name(input_name, suffix, ext, output_file)
+
+
+def asn_id(library) -> str | None:
+    """The association id of a stage-3 library (``a3001``), if it has an association."""
+    association = getattr(library, "association", None)
+    return getattr(association, "asn_id", None) if association is not None else None
+
+
+def member_base(library, index: int) -> str:
+    """``<member basename>_<asn_id>``: how jwst names per-member stage-3 products (``_crf``)."""
+    paths = getattr(library, "original_paths", None) or getattr(library, "paths", None)
+    if paths is not None:
+        name = basename(paths[index])
+    else:
+        with library.open(index) as model:
+            name = basename(model.meta.get("filename") or f"member{index}")
+    aid = asn_id(library)
+    return f"{name}_{aid}" if aid else name

@@ -5,6 +5,15 @@ reference selection (``override_<reftype>`` first), before/after hooks, ``S_<STE
 status and ``R_<REFTYPE>`` keywords, timing and logging, and saving with the step's suffix.
 ``process`` itself only transforms models; the arithmetic lives in a pure module beside it.
 
+Stage-3 steps take and return a library (:class:`jwcore.library.ModelLibrary`, or a view of
+one) rather than a model.  The runner then does the same per member: the status and
+reference keywords are recorded on every member as metadata changes of the library (no member
+is opened for them), references are selected from the library's ``meta`` (its first
+member's), and ``save_results`` writes every member as ``<member>_<asn_id>_<suffix>.fits``
+(jwst's naming) -- when ``process`` returned, not when it raised :class:`SkipStep`.  A step
+whose members fare differently gives some of them their own status with
+:meth:`Step.set_member_status` (skymatch: SKIPPED where no sky could be measured).
+
 Example::
 
     class GainScaleStep(Step):
@@ -31,6 +40,11 @@ from ..errors import ParameterError
 from .params import COMMON_PARAMS, Param, override_param
 
 log = logging.getLogger("jwcal.step")
+
+
+def is_library(obj) -> bool:
+    """True for a stage-3 library (members opened by index: ``len()`` and ``open(i)``), not a model."""
+    return hasattr(obj, "open") and hasattr(obj, "__len__") and not hasattr(obj, "array_specs")
 
 
 class SkipStep(Exception):
@@ -99,8 +113,10 @@ class Step:
     input_model: ClassVar[str | None] = None   # e.g. "RampModel": inputs are converted to it
     optional_references: ClassVar[tuple[str, ...]] = ()  # no file found means N/A, not an error
     applies_to_extras: ClassVar[bool] = False  # in a pipeline, also run on extra products (rateints)
+    saves_extras: ClassVar[bool] = False       # save_results writes the extras, not the model (catalogs)
 
     context = None   # the RunContext while run() is active
+    _member_status = None   # library steps, during a run: member index (None: all) -> own status
 
     def __init__(self, **params: Any):
         for p in self.all_params():
@@ -187,8 +203,19 @@ class Step:
         finally:
             self.context = None
 
+    def set_member_status(self, status: str, *indices: int) -> None:
+        """From ``process`` of a library step: give the members ``indices`` (none given: every
+        member) ``status`` instead of the step's own (e.g. ``"SKIPPED"`` for an exposure the step
+        could not handle, or for all when there was nothing to do).  Ignored if the step is then
+        skipped by :class:`SkipStep` (every member is SKIPPED)."""
+        if self._member_status is None:
+            self._member_status = {}
+        for index in indices or (None,):
+            self._member_status[index] = status
+
     def _run(self, model, ctx):
         slog = self.log
+        self._member_status = {}
         if self.skip:
             slog.info("Step %s skipped", self.name)
             self._set_status(model, "SKIPPED")
@@ -204,6 +231,7 @@ class Step:
         except SkipStep as why:
             slog.warning("Step %s skipped: %s", self.name, why)
             out, status = model, "SKIPPED"
+            self._member_status = {}
         finally:
             refs.close()
         result = out if isinstance(out, StepResult) else StepResult(out)
@@ -215,8 +243,34 @@ class Step:
         slog.info("Step %s done in %.2f s (%s)", self.name, elapsed, status)
         ctx.pm.hook.jwcal_after_step(step=self, model=model, result=result.model)
         if self.save_results:
-            ctx.save(result.model, self.output_suffix, step=self)
+            self._save(result, ctx, skipped=status == "SKIPPED")
         return result
+
+    def _save(self, result: StepResult, ctx, skipped: bool) -> None:
+        """``save_results``: the output model; or every member of an output library (unless
+        the step was skipped); or, for a step whose products are its extras, those."""
+        if self.saves_extras:
+            for suffix, product in result.extras.items():
+                ctx.save(product, suffix, step=self)
+        elif is_library(result.model):
+            if not skipped:
+                self.save_library(result.model, ctx)
+        else:
+            ctx.save(result.model, self.output_suffix, step=self)
+
+    def save_library(self, library, ctx=None, suffix: str | None = None) -> list:
+        """Write every member of ``library`` (one open at a time) as
+        ``<member>_<asn_id>_<suffix>.fits``; returns the paths."""
+        from .naming import member_base
+
+        ctx = ctx or self.context
+        suffix = suffix or self.output_suffix
+        out = []
+        for i in range(len(library)):
+            with library.open(i) as model:
+                model.load_all()
+                out.append(ctx.save(model, suffix, step=self, base=member_base(library, i)))
+        return out
 
     def select_references(self, model, ctx) -> References:
         selections = {}
@@ -254,17 +308,31 @@ class Step:
 
         return isinstance(obj, DataModel)
 
-    def _set_status(self, model, status: str) -> None:
-        if self._is_model(model):
-            model.meta.set(f"cal_step.{self.status_key}", status)
+    def _set_meta(self, target, values: dict, per_member: dict | None = None) -> None:
+        """Set ``{dotted path under meta: value}`` on a model, or on every member of a library
+        as recorded changes (``update_meta``; no member is opened).  ``per_member``: values of
+        some members (index, or ``None`` for all) that replace those in ``values``."""
+        if is_library(target):
+            per_member = per_member or {}
+            for i in range(len(target)):
+                target.update_meta(i, {**values, **per_member.get(None, {}), **per_member.get(i, {})})
+        elif self._is_model(target):
+            for key, value in values.items():
+                target.meta.set(key, value)
 
-    def _record_references(self, model, refs: References) -> None:
-        if not self._is_model(model):
-            return
+    def _set_status(self, target, status: str) -> None:
+        key = f"cal_step.{self.status_key}"
+        own = {i: {key: s} for i, s in (self._member_status or {}).items()}
+        self._set_meta(target, {key: status}, own)
+
+    def _record_references(self, target, refs: References) -> None:
+        values = {}
         for reftype, sel in refs.selections.items():
-            model.meta.set(f"ref_file.{reftype}.name", "N/A" if sel is None else sel.header_value)
+            values[f"ref_file.{reftype}.name"] = "N/A" if sel is None else sel.header_value
             if sel is not None and sel.context:
-                model.meta.set("ref_file.crds.context_used", sel.context)
+                values["ref_file.crds.context_used"] = sel.context
+        if values:
+            self._set_meta(target, values)
 
     # -- convenience -------------------------------------------------------------------
     @classmethod

@@ -22,9 +22,9 @@ import numpy as np
 
 from ... import dq as dqflags
 from ...errors import BadInputError, ParameterError
-from ...runner import Param, SkipStep
+from ...runner import Param, SkipStep, Step
 from ..resample.coadd import KERNELS
-from ..resample.libview import LibraryStep, LibraryView, group_indices, is_library, member_base, member_summary
+from ..resample.libview import LibraryView, group_indices, is_library, member_base, member_summary
 
 IMAGE_MODES = ("NRC_IMAGE", "MIR_IMAGE", "NRS_IMAGE", "NIS_IMAGE", "FGS_IMAGE")
 OUTLIER_FLAGS = dqflags.DO_NOT_USE | dqflags.OUTLIER
@@ -38,7 +38,7 @@ def _pair(text, name):
     return a, b
 
 
-class OutlierDetectionStep(LibraryStep):
+class OutlierDetectionStep(Step):
     name = "outlier_detection"
     class_alias = "OutlierDetectionStep"
     suffix = "crf"
@@ -78,10 +78,7 @@ class OutlierDetectionStep(LibraryStep):
         if not modes <= set(IMAGE_MODES):
             raise SkipStep(f"outlier_detection handles imaging modes only, not {', '.join(sorted(modes))}")
         if len(view) < 2:
-            self.log.warning("Input has %d exposure(s); outlier detection skipped", len(view))
-            for i in range(len(view)):
-                view.set_meta(i, "cal_step.outlier_detection", "SKIPPED")
-            return view
+            raise SkipStep(f"Input has {len(view)} exposure(s); outlier detection skipped")
         if self.resample_data:
             median, median_wcs = self._median_resampled(view, summaries)
         else:
@@ -96,10 +93,7 @@ class OutlierDetectionStep(LibraryStep):
             total += n
             self.log.info("%s: %d pixels marked as outliers", summaries[i]["filename"], n)
             view.flag(i, mask, OUTLIER_FLAGS)
-            view.set_meta(i, "cal_step.outlier_detection", "COMPLETE")
         self.log.info("%d outlier pixels in %d exposures", total, len(view))
-        if self.save_members:
-            self.save_library(view, "crf")
         return view
 
     # -- the median ---------------------------------------------------------------------------

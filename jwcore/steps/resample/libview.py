@@ -23,19 +23,15 @@ from contextlib import contextmanager
 import numpy as np
 
 from ... import dq as dqflags
-from ...runner.step import Step
+from ...runner.naming import asn_id, member_base
+from ...runner.step import is_library
 
 __all__ = [
     "LibraryView", "is_library", "member_meta", "member_summary", "group_id_of", "group_indices", "asn_id",
-    "member_base", "match_nans_and_flags", "LibraryStep",
+    "member_base", "match_nans_and_flags",
 ]
 
 NAN_ARRAYS = ("data", "err", "var_rnoise", "var_poisson", "var_flat")
-
-
-def is_library(obj) -> bool:
-    """True for a ModelLibrary-like object (members opened by index), not a single model."""
-    return hasattr(obj, "open") and hasattr(obj, "__len__") and not hasattr(obj, "array_specs")
 
 
 def match_nans_and_flags(model) -> None:
@@ -267,61 +263,3 @@ def group_indices(library, summaries=None) -> dict:
         info = summaries[i] if summaries is not None else member_summary(library, i)
         out.setdefault(info["group_id"], []).append(i)
     return out
-
-
-def asn_id(library) -> str | None:
-    association = getattr(library, "association", None)
-    return getattr(association, "asn_id", None) if association is not None else None
-
-
-def member_base(library, index: int) -> str:
-    """``<member basename>_<asn_id>``: how jwst names per-member stage-3 products (``_crf``)."""
-    from ...runner.naming import basename
-
-    paths = getattr(library, "original_paths", None) or getattr(library, "paths", None)
-    if paths is not None:
-        name = basename(paths[index])
-    else:
-        name = basename(member_meta(library, index).get("filename") or f"member{index}")
-    aid = asn_id(library)
-    return f"{name}_{aid}" if aid else name
-
-
-class LibraryStep(Step):
-    """Base of stage-3 steps that take a library and return a (patched) library.
-
-    Their results are per member, so ``save_results`` saves each member as
-    ``<member>_<asn_id>_<suffix>.fits`` (jwst's naming) from inside the step rather than the
-    runner saving one product; ``self.save_members`` tells ``process`` whether to do so.
-    """
-
-    save_members = False
-
-    def _set_status(self, model, status):
-        if is_library(model):        # a library: each member's status is set in process
-            return
-        super()._set_status(model, status)
-
-    def _record_references(self, model, refs):
-        if not is_library(model):
-            super()._record_references(model, refs)
-
-    def _run(self, model, ctx):
-        if not is_library(model):
-            return super()._run(model, ctx)
-        self.save_members = bool(self.save_results)
-        self.save_results = False
-        try:
-            return super()._run(model, ctx)
-        finally:
-            self.save_results = self.save_members
-
-    def save_library(self, library, suffix: str | None = None) -> list:
-        """Write every member of ``library`` (patched) as ``<member>_<asn_id>_<suffix>``."""
-        suffix = suffix or self.output_suffix
-        out = []
-        for i in range(len(library)):
-            with library.open(i) as model:
-                model.load_all()
-                out.append(self.context.save(model, suffix, step=self, base=member_base(library, i)))
-        return out

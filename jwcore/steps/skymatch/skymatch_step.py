@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import BadInputError, ParameterError
-from ...runner import Param
-from ..resample.libview import LibraryStep, LibraryView, is_library, member_meta
+from ...runner import Param, Step
+from ..resample.libview import LibraryView, is_library, member_meta
 
 SKYSTATS = ("median", "midpt", "mean", "mode")
 
 
-class SkyMatchStep(LibraryStep):
+class SkyMatchStep(Step):
     name = "skymatch"
     class_alias = "SkyMatchStep"
     description = "Measure sky levels of exposures and match them in the overlaps"
@@ -60,8 +60,6 @@ class SkyMatchStep(LibraryStep):
             self._user_sky(view)
         else:
             self._match(view, method)
-        if self.save_members:
-            self.save_library(view, self.output_suffix)
         return view
 
     # -- measured sky ----------------------------------------------------------------------
@@ -120,7 +118,7 @@ class SkyMatchStep(LibraryStep):
                 self.log.info("%s: sky background %.6g", m.sky_id, m.sky)
             else:
                 self.log.warning("%s: sky background could not be computed", m.sky_id)
-            view.set_meta(m.index, "cal_step.skymatch", "COMPLETE" if m.valid else "SKIPPED")
+                self.set_member_status("SKIPPED", m.index)
 
     def _initial_level(self, meta) -> float:
         bkg = meta.get("background") or {}
@@ -173,4 +171,3 @@ class SkyMatchStep(LibraryStep):
             view.set_meta(i, "background.method", "user")
             if self.subtract:
                 view.subtract(i, sky)
-            view.set_meta(i, "cal_step.skymatch", "COMPLETE")

@@ -143,19 +143,7 @@ class SourceCatalogStep(Step):
     )
     reference_file_types = ("apcorr", "abvegaoffset")
     optional_references = ("apcorr", "abvegaoffset")
-
-    # -- framework: the products are the extras (a table and a map), not the i2d ---------
-    def _run(self, model, ctx):
-        save = self.save_results
-        self.save_results = False
-        try:
-            result = super()._run(model, ctx)
-        finally:
-            self.save_results = save
-        if save:
-            for suffix, product in result.extras.items():
-                ctx.save(product, suffix, step=self)
-        return result
+    saves_extras = True   # the products are the catalog and the map, not the i2d
 
     # -- the work --------------------------------------------------------------------------
     def _aperture_params(self, model, refs):

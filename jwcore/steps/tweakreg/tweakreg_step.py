@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ParameterError
-from ...runner import Param, SkipStep
-from ..resample.libview import LibraryStep, LibraryView, is_library
+from ...runner import Param, SkipStep, Step
+from ..resample.libview import LibraryView, is_library
 
 log = logging.getLogger("jwcal.step.tweakreg")
 
@@ -117,7 +117,7 @@ def exposure_record(model, table, name: str, group_id: str):
     return exp
 
 
-class TweakRegStep(LibraryStep):
+class TweakRegStep(Step):
     name = "tweakreg"
     class_alias = "TweakRegStep"
     description = "Align the exposures' WCSs to each other (and to a reference catalog) with point sources"
@@ -309,7 +309,7 @@ class TweakRegStep(LibraryStep):
         log.info("Number of image groups to be aligned: %d.", ngroups)
         if not refcat_path and not self.save_catalogs and ngroups == 1:
             log.warning("At least two exposures are required for image alignment. Nothing to do.")
-            return self._finish(view, "SKIPPED")
+            return self._unchanged(view)
 
         rel = MatchParams(self.searchrad, self.separation, self.use2dhist, self.tolerance, self.xoffset, self.yoffset)
         local_failed = True
@@ -334,24 +334,22 @@ class TweakRegStep(LibraryStep):
                                sigma=self.abs_sigma)
             except AlignError as exc:
                 log.warning("%s", exc)
-                return self._finish(view, "SKIPPED")
+                return self._unchanged(view)
             if self.save_abs_catalog:
                 self._save_abs_catalog(ra, dec, refcat_path)
         elif local_failed:
             log.warning("Relative alignment failed; WCSs left unchanged.")
-            return self._finish(view, "SKIPPED")
+            return self._unchanged(view)
 
         wcs_name = f"FIT-LVL3-{refcat_path}" if refcat_path else None
         for i, e in enumerate(exposures):
-            updates = {"cal_step.tweakreg": "COMPLETE"}
             if e.status == "SUCCESS":
-                updates.update(self._corrected_meta(e, wcses[i], wcsinfos[i], shapes[i], wcs_name))
+                view.update_meta(i, self._corrected_meta(e, wcses[i], wcsinfos[i], shapes[i], wcs_name))
                 log.info("%s: tangent-plane shift %.4f, %.4f arcsec, rotation %.5g deg (%d matches, rmse %.4g arcsec)",
                          names[i], e.fit_info["shift"][0], e.fit_info["shift"][1], e.fit_info["<rot>"],
                          e.fit_info["nmatches"], e.fit_info["rmse"])
-            view.update_meta(i, updates)
         self.exposures = exposures   # the fit results, for callers and tests
-        return self._finish(view, None)
+        return view
 
     def _corrected_meta(self, exp, wcs, wcsinfo: dict, shape, wcs_name):
         from ...wcs.fitsapprox import apply_sip_keywords, s_region, sip_keywords
@@ -375,13 +373,9 @@ class TweakRegStep(LibraryStep):
                 apply_sip_keywords(info, kw)
         return {"wcs": new, "wcsinfo": info}
 
-    def _finish(self, view, status):
-        """Set ``status`` on every member (``None``: already set), save members if asked."""
-        if status is not None:
-            for i in range(len(view)):
-                view.update_meta(i, {"cal_step.tweakreg": status})
-        if self.save_members:
-            self.save_library(view, self.output_suffix)
+    def _unchanged(self, view):
+        """Nothing aligned: every member is SKIPPED, its WCS as it was (still saved if asked)."""
+        self.set_member_status("SKIPPED")
         return view
 
     def _save_abs_catalog(self, ra, dec, refcat_path):

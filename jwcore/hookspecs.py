@@ -85,9 +85,11 @@ def jwcal_register_pipelines(register):
 def jwcal_register_exptypes(register):
     """Say which EXP_TYPEs your instrument handles and which pipeline runs each stage.
 
-    :param register: ``register(exp_type, instrument, stage1=..., stage2=..., stage3=...)``;
-        each stage value is a pipeline name or ``None`` (no such stage for that EXP_TYPE),
-        as in the manual's "Pipeline Modules" table.
+    :param register: ``register(exp_type, instrument, stage1=..., stage2=..., stage3=...,
+        per_integration=False)``; each stage value is a pipeline name or ``None`` (no such
+        stage for that EXP_TYPE), as in the manual's "Pipeline Modules" table.
+        ``per_integration=True``: stage 2 calibrates the per-integration ``_rateints`` into
+        ``_calints`` (TSO, coronagraphy, AMI, as jwst's level-2 associations do).
 
     Example::
 
@@ -97,6 +99,8 @@ def jwcal_register_exptypes(register):
         def jwcal_register_exptypes(register):
             register("MIR_IMAGE", "MIRI", stage1="detector1", stage2="image2", stage3="image3")
             register("MIR_TACQ", "MIRI", stage1="detector1", stage2="image2", stage3=None)
+            register("MIR_4QPM", "MIRI", stage1="detector1", stage2="image2", stage3="coron3",
+                     per_integration=True)
     """
 
 

@@ -41,6 +41,7 @@ class InstrumentPlugin:
     imaging_exptypes: frozenset = frozenset()          # EXP_TYPEs whose WCS is the imaging gwcs
     filter_offset_match: dict | None = None            # filteroffset row match: column -> meta path
     filter_offset_required: bool = False               # a matching filter offset must exist
+    per_integration: frozenset = frozenset()           # EXP_TYPEs whose stage 2 takes _rateints
 
     @hookimpl
     def jwcal_register_detectors(self, register):
@@ -50,7 +51,8 @@ class InstrumentPlugin:
     @hookimpl
     def jwcal_register_exptypes(self, register):
         for exp_type, (s1, s2, s3) in self.exptypes.items():
-            register(exp_type, self.instrument, stage1=s1, stage2=s2, stage3=s3)
+            register(exp_type, self.instrument, stage1=s1, stage2=s2, stage3=s3,
+                     per_integration=exp_type in self.per_integration)
 
     @hookimpl
     def jwcal_register_pipelines(self, register):

@@ -22,6 +22,7 @@ class ExpTypeRoute:
     stages: dict
     plugin: str = ""        # distribution==version
     plugin_name: str = ""   # the plugin's registered name
+    per_integration: bool = False   # stage 2 takes the _rateints (TSO, coronagraphy, AMI)
 
     def pipeline_for(self, stage: int):
         return self.stages.get(stage)
@@ -110,11 +111,13 @@ class Registry:
         for alias in (spec.name, *spec.aliases):
             self.pipeline_aliases[alias] = spec.name
 
-    def _add_route(self, label, plugin, exp_type, instrument, stage1=None, stage2=None, stage3=None):
+    def _add_route(self, label, plugin, exp_type, instrument, stage1=None, stage2=None, stage3=None,
+                   per_integration=False):
         exp_type = exp_type.upper()
         if exp_type in self.routes and self.routes[exp_type].plugin_name != plugin:
             raise PluginError(f"EXP_TYPE {exp_type} is claimed by both {self.routes[exp_type].plugin} and {label}")
-        self.routes[exp_type] = ExpTypeRoute(exp_type, instrument.upper(), {1: stage1, 2: stage2, 3: stage3}, label, plugin)
+        self.routes[exp_type] = ExpTypeRoute(exp_type, instrument.upper(), {1: stage1, 2: stage2, 3: stage3}, label,
+                                             plugin, bool(per_integration))
 
     def _validate_pipelines(self, pm):
         """A pipeline naming an unknown step is dropped and its plugin reported broken."""

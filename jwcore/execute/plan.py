@@ -141,7 +141,8 @@ class Planner:
             return None
         spec = self.registry.pipeline(name, instrument)
         uid = f"s{stage}:{basename(path)}"
-        out = [output_path(path, spec.suffix, self.output_dir)]
+        ints = stage == 2 and Path(path).name.rsplit(".", 1)[0].endswith("_rateints")   # -> _calints
+        out = [output_path(path, spec.suffix + ("ints" if ints else ""), self.output_dir)]
         unit = Unit(uid, name, instrument, exp_type, Path(path), stage, meta, depends=list(depends), outputs=out)
         self.units.append(unit)
         return unit
@@ -152,7 +153,11 @@ class Planner:
             return []
         current = unit
         while current.stage < min(self.to_stage, 2) and not self.pipeline:
-            nxt = self._unit(current.stage + 1, current.outputs[0], current.meta, depends=[current.id])
+            source = current.outputs[0]
+            if current.stage == 1 and self.registry.route(current.exp_type).per_integration:
+                # TSO, coronagraphy, AMI: stage 2 calibrates detector1's per-integration product
+                source = output_path(source, "rateints", self.output_dir)
+            nxt = self._unit(current.stage + 1, source, current.meta, depends=[current.id])
             if nxt is None:
                 return []
             current = nxt

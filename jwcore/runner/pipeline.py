@@ -134,6 +134,13 @@ class Pipeline:
                 out.extend(r for r in step.reference_file_types if r not in out)
         return out
 
+    def _ints(self, model, suffix: str) -> str:
+        """jwst's stage-2 naming: a per-integration product (a CubeModel, from a _rateints)
+        is saved as ``_<suffix>ints`` (cal -> calints, bsub -> bsubints)."""
+        if self.spec.stage == 2 and getattr(model, "model_type", None) == "CubeModel":
+            return suffix + "ints"
+        return suffix
+
     def run(self, model, ctx: RunContext) -> StepResult:
         """Run each step in declared order; save the final product (and extras) if asked."""
         t0 = time.perf_counter()
@@ -153,9 +160,9 @@ class Pipeline:
                 extras = {k: step.run(v, ctx).model for k, v in extras.items()}
             extras.update(result.extras)
             if use.key in checkpoints and getattr(self, checkpoints[use.key][0]):
-                ctx.save(current, checkpoints[use.key][1])
+                ctx.save(current, self._ints(current, checkpoints[use.key][1]))
         if self.save_results:
-            ctx.save(current, self.suffix or self.spec.suffix)
+            ctx.save(current, self.suffix or self._ints(current, self.spec.suffix))
             for suffix, extra in extras.items():
                 ctx.save(extra, suffix)
         log.info("Pipeline %s done in %.2f s", self.spec.name, time.perf_counter() - t0)

@@ -55,6 +55,8 @@ class MiriInstrument(MiriPlugin):
 plugin = MiriInstrument(
     instrument=INSTRUMENT,
     exptypes=EXPTYPES,
+    # stage 2 calibrates the _rateints into _calints (TSO, coronagraphy, AMI: as jwst's level-2 asns)
+    per_integration=frozenset({"MIR_LRS-SLITLESS", "MIR_LYOT", "MIR_4QPM"}),
     pipelines=[
         DETECTOR1_SPEC,
         # calwebb_tso1: the manual's TSO configuration skips ipc, lastframe and persistence

@@ -50,6 +50,8 @@ plugin = NircamInstrument(
     instrument=INSTRUMENT,
     detectors=DETECTORS,        # detectors.py: the simulator's DetectorSpecs
     exptypes=EXPTYPES,
+    # stage 2 calibrates the _rateints into _calints (TSO, coronagraphy, AMI: as jwst's level-2 asns)
+    per_integration=frozenset({"NRC_TSIMAGE", "NRC_TSGRISM", "NRC_CORON"}),
     pipelines=[
         DETECTOR1_SPEC,
         # calwebb_tso1: the manual's TSO configuration skips ipc, lastframe and persistence

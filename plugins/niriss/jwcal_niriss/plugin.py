@@ -31,6 +31,8 @@ plugin = NirissPlugin(
     instrument=INSTRUMENT,
     detectors=DETECTORS,        # detectors.py: the simulator's DetectorSpecs
     exptypes=EXPTYPES,
+    # stage 2 calibrates the _rateints into _calints (TSO, coronagraphy, AMI: as jwst's level-2 asns)
+    per_integration=frozenset({"NIS_SOSS", "NIS_AMI"}),
     pipelines=[
         DETECTOR1_SPEC,
         # calwebb_tso1: the manual's TSO configuration skips ipc, lastframe and persistence

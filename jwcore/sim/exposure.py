@@ -55,6 +55,7 @@ class ExposureConfig:
     date_obs: str = "2024-03-01T00:00:00.000"
     seed: int = 1                     # exposure noise
     detector_seed: int | None = None  # detector truth (the reference set's seed); default: seed
+    zero_frame: bool = False          # also write a ZEROFRAME (first frame of each integration; not MIRI)
 
     @property
     def base_name(self) -> str:
@@ -162,8 +163,8 @@ def build_metadata(spec: DetectorSpec, cfg: ExposureConfig, pointing: Pointing, 
             "start_time": _mjd(start), "mid_time": _mjd(mid), "end_time": _mjd(end),
             "start_time_mjd": _mjd(start), "mid_time_mjd": _mjd(mid), "end_time_mjd": _mjd(end),
             "effective_exposure_time": round(t["effexp"], 6), "elapsed_exposure_time": round(t["duration"], 6),
-            "zero_frame": False, "data_problem": False, "prime_parallel": "PRIME", "count": cfg.exposure,
-            "gain_factor": 1.0,
+            "zero_frame": bool(cfg.zero_frame and not spec.is_si_as), "data_problem": False,
+            "prime_parallel": "PRIME", "count": cfg.exposure, "gain_factor": 1.0,
         },
         "subarray": {"name": sub.name, "xstart": sub.xstart, "ystart": sub.ystart, "xsize": sub.xsize,
                      "ysize": sub.ysize, "fastaxis": spec.fastaxis, "slowaxis": spec.slowaxis},
@@ -266,11 +267,13 @@ def simulate_exposure(spec: DetectorSpec, cfg: ExposureConfig, outdir, scene: Sc
         scene = random_scene(ra0, dec0, 0.75 * max(sub.xsize, sub.ysize) * max(spec.sci_scale), cfg.seed)
     rendered = render(scene, spec, filt, pointing, sub, offset=filter_offset(spec, filt.name))
     result = simulate_ramp(state, sub, patt, cfg.ngroups, cfg.nints, t["tframe"], rendered.rate,
-                           seed=_exposure_seed(cfg), options=options)
+                           seed=_exposure_seed(cfg), options=options, zero_frame=cfg.zero_frame)
 
     meta = build_metadata(spec, cfg, pointing, t)
     model = Level1bModel(meta=meta)
     model.data = result.data
+    if result.zeroframe is not None:
+        model.zeroframe = result.zeroframe
     start = _parse_date(cfg.date_obs)
     model.int_times = _int_times(cfg, t, start)
     model.group = _group_table(cfg, t, start, sub.ysize, sub.xsize)

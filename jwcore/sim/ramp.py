@@ -14,6 +14,11 @@ the reset) sees the charge collected so far:
    noise, white read noise, random-telegraph pixels, and for MIRI the reset anomaly, RSCD
    and first/last-frame effects; it is rounded and clipped to 0..65535.
 
+On request (``zero_frame=True``, near-infrared detectors) the zero frame is kept too: the
+first frame after each reset read on its own, with the first group's bias terms and a
+full (not frame-averaged) white read noise drawn from a stream of its own, so the ramp is
+the same with or without it.
+
 Reference pixels collect no light and no dark current but carry every bias term.  The work
 runs in fixed row blocks (``RampOptions.block_rows``), each with its own random stream, on a
 small thread pool: the output depends on the seed and the block size, never on the number of
@@ -46,6 +51,7 @@ class RampResult:
     truth_rate: np.ndarray        # DN/s the ramp encodes (scene x flat / gain), dark excluded
     n_cosmic_rays: int = 0
     n_large_events: int = 0
+    zeroframe: np.ndarray | None = None  # uint16 (nints, ny, nx) when asked for
 
 
 def group_frames(ngroups: int, pattern: ReadPattern) -> list[list[int]]:
@@ -71,9 +77,10 @@ def _ipc(m: np.ndarray, kernel: np.ndarray, r0: int, r1: int) -> np.ndarray:
 
 def simulate_ramp(state: DetectorState, sub: Subarray, pattern: ReadPattern, ngroups: int, nints: int,
                   frame_time: float, scene: np.ndarray, *, seed: int,
-                  options: RampOptions | None = None) -> RampResult:
+                  options: RampOptions | None = None, zero_frame: bool = False) -> RampResult:
     """Simulate the raw ramp of a (ny, nx) window; ``scene`` is in e-/s per pixel before the
-    flat field (the ideal detector)."""
+    flat field (the ideal detector).  ``zero_frame``: also return the ZEROFRAME (not for
+    MIRI)."""
     opt = options or RampOptions()
     spec = state.spec
     ysl, xsl = sub.slices
@@ -109,6 +116,8 @@ def simulate_ramp(state: DetectorState, sub: Subarray, pattern: ReadPattern, ngr
     nf = pattern.nframes
     noiseless = opt.noiseless
     out = np.empty((nints, ngroups, ny, nx), np.uint16)
+    zero_frame = bool(zero_frame) and not miri
+    zout = np.empty((nints, ny, nx), np.uint16) if zero_frame else None
     root = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x5EED])
     glob_rng = np.random.default_rng(root.spawn(1)[0])
     blocks = [(r, min(r + opt.block_rows, ny)) for r in range(0, ny, opt.block_rows)]
@@ -188,6 +197,8 @@ def simulate_ramp(state: DetectorState, sub: Subarray, pattern: ReadPattern, ngr
                             mgroup[r0:r1] += 2.0 * t / (1.0 + np.sqrt(1.0 + 4.0 * aa * t))
 
                     list(pool.map(measure, range(len(blocks))))
+                    if zero_frame and k == 0:
+                        m0 = mgroup.copy()  # frame 0 alone: the zero frame's signal
                 if nf > 1:
                     mgroup /= np.float32(nf)
                 if tele_state is not None and not noiseless:
@@ -220,10 +231,34 @@ def simulate_ramp(state: DetectorState, sub: Subarray, pattern: ReadPattern, ngr
                     out[i, g, r0:r1] = raw.astype(np.uint16)
 
                 list(pool.map(finish, range(len(blocks))))
+                if zero_frame and g == 0:
+                    _zero_frame_raw(zout[i], m0, kernel, ref, sb, drift_g[amp, parity], onef_g[slow_index],
+                                    None if noiseless else ktc, None if noiseless else rn, tele_g, blocks,
+                                    [int(seed) & 0xFFFFFFFF, 0x5EED, i, 0x2E50])
             last_signal = mgroup.copy()
     finally:
         pool.shutdown()
-    return RampResult(out, truth, n_cr, n_large)
+    return RampResult(out, truth, n_cr, n_large, zout)
+
+
+def _zero_frame_raw(out, m0, kernel, ref, sb, drift, onef, ktc, rn, tele, blocks, key) -> None:
+    """Raw uint16 zero frame (into ``out``) from the first frame's signal ``m0``; ``ktc`` /
+    ``rn`` None for noiseless data.  Each row block draws from its own stream (``key + [b]``)."""
+    ny, nx = out.shape
+    for b, (r0, r1) in enumerate(blocks):
+        v = _ipc(m0, kernel, r0, r1)
+        v[ref[r0:r1]] = 0.0
+        raw = sb[r0:r1] + v + drift[r0:r1] + onef[r0:r1]
+        if ktc is not None:
+            raw += ktc[r0:r1]
+        if rn is not None:
+            rng = np.random.default_rng(np.random.SeedSequence(key + [b]))
+            raw += rn[r0:r1] * rng.standard_normal((r1 - r0, nx), dtype=np.float32)
+        if tele is not None:
+            raw += tele.reshape(ny, nx)[r0:r1]
+        np.rint(raw, out=raw)
+        np.clip(raw, 0, 65535, out=raw)
+        out[r0:r1] = raw.astype(np.uint16)
 
 
 def _miri_effects(state: DetectorState, vs, r0, r1, i, g, ngroups, v, last_signal):

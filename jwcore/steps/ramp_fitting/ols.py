@@ -32,11 +32,21 @@ Outline (per pixel):
   variances.
 * **CHARGELOSS** - groups flagged CHARGELOSS are refitted as usable only to recompute the
   read-noise variance (integration and exposure) of the affected ramps.
+* **ZEROFRAME** - with a zero frame (the first frame read after the reset, ``(nints, ny,
+  nx)``) and one-group suppression off, an integration of a pixel with no exactly-clean
+  group (group DQ 0; e.g. saturated from the first group on) and a non-zero zero-frame
+  value is fitted from the zero frame instead: its first group is taken as clean with the
+  zero-frame value, a one-group segment over the frame time.  Its median rate is the
+  zero-frame value over the frame time (over ``(nframes + 1) * frame_time / 2`` for
+  one-group data).  The integration keeps SATURATED from its saturated groups (not for
+  one-group data) but gets no DO_NOT_USE; JUMP_DET / PERSISTENCE / CHARGELOSS and cosmic-ray
+  magnitudes come from the original group DQ and data.  Zero values mark zero-frame pixels
+  that earlier steps found unusable (saturated, A/D floor).
 
 Variances above 1e6 are reset to zero.  UNRELIABLE_SLOPE is never set (nor is it by
-stcal's OLS_C).  Zero-frame substitution is not implemented.  Per-segment arithmetic is
-float64, as in stcal's C code; the 4-D inputs are not copied (unless they are not
-C-contiguous float32 / uint8).
+stcal's OLS_C).  Per-segment arithmetic is float64, as in stcal's C code; the 4-D inputs
+are not copied (unless they are not C-contiguous float32 / uint8); a row block whose ramps
+use the zero frame is copied (one integration of the block) to substitute it.
 """
 
 from __future__ import annotations
@@ -165,10 +175,12 @@ class _Ctx:
     readnoise: np.ndarray
     gain: np.ndarray
     dark: np.ndarray | None
+    zeroframe: np.ndarray | None  # (nints, ny, nx) float32; None when absent or suppressing
     nints: int
     ngroups: int
     ny: int
     nx: int
+    frame_time: float
     group_time: float
     one_group_time: float
     ped_tmp: float
@@ -213,6 +225,7 @@ def fit_ramps(
     block_rows=None,
     average_dark_current=None,
     trim_unused_groups=False,
+    zeroframe=None,
 ) -> RampFitResult:
     """Fit the ramps of an exposure (OLS with optimal weighting).
 
@@ -236,6 +249,10 @@ def fit_ramps(
     trim_unused_groups : True (MIRI's readout layout) drops the leading (and last) groups that are DO_NOT_USE in
         every pixel before fitting, as ramp fitting does for MIRI (see :mod:`.miri`);
         other values are ignored.
+    zeroframe : optional float32 ``(nints, ny, nx)``, the ZEROFRAME (DN, 0 where unusable).
+        Used only when one-group suppression is off (``suppress_one_group=False``, or one
+        group): ramps without any clean group are then fitted from it (see the module
+        description).
 
     Returns
     -------
@@ -275,6 +292,12 @@ def fit_ramps(
     # Suppression is decided on the input group count (off for one-group data).
     suppress = bool(suppress_one_group) and ngroups > 1
     ngroups = g1 - g0
+    if zeroframe is not None:
+        zeroframe = np.asarray(zeroframe, dtype=np.float32)
+        if zeroframe.shape != (nints, ny, nx):
+            raise ValueError(f"zeroframe must have shape {(nints, ny, nx)}, not {zeroframe.shape}")
+        if suppress:
+            zeroframe = None  # only ramps with no clean group use it, and suppression leaves none
 
     # Nothing to fit when every ramp starts saturated.
     if np.all(groupdq[:, g0] & _SAT8):
@@ -296,10 +319,12 @@ def fit_ramps(
         readnoise=readnoise,
         gain=gain,
         dark=dark,
+        zeroframe=zeroframe,
         nints=nints,
         ngroups=ngroups,
         ny=ny,
         nx=nx,
+        frame_time=ft,
         group_time=gt,
         one_group_time=(float(np.float32(nframes)) + 1.0) * ft / 2.0,
         ped_tmp=((nframes + 1) / 2.0 + dropframes1) / (nframes + groupgap),
@@ -365,6 +390,19 @@ def _first_only(ctx: _Ctx, q: np.ndarray) -> np.ndarray | None:
     return (np.count_nonzero(q == 0, axis=0) == 1) & (q[0] == 0)
 
 
+def _zero_frame(ctx: _Ctx, i: int, r0: int, r1: int, q: np.ndarray):
+    """``(mask, values)``: the block's pixels of integration ``i`` fitted from the zero frame
+    (no group exactly clean in ``q``, the unsuppressed group DQ, and a non-zero zero-frame
+    value; NaN counts as non-zero) and their float32 zero-frame values; ``None`` if none."""
+    if ctx.zeroframe is None:
+        return None
+    z = ctx.zeroframe[i, r0:r1, :].reshape(-1)
+    mask = (z != 0) & ~np.any(q == 0, axis=0)
+    if not mask.any():
+        return None
+    return mask, z[mask]
+
+
 def _median_rate(ctx: _Ctx, r0: int, r1: int, npix: int, dqs: list, nan_ints: list) -> np.ndarray:
     """The Poisson-variance rate estimate (DN/s) of each pixel of the block.
 
@@ -382,9 +420,12 @@ def _median_rate(ctx: _Ctx, r0: int, r1: int, npix: int, dqs: list, nan_ints: li
         d = ctx.block_data(i, r0, r1)
         has_nan = bool(np.isnan(d).any())
         nan_ints.append(has_nan)
+        zf = _zero_frame(ctx, i, r0, r1, q)
         if ngroups == 1:
             d0 = d[0].astype(np.float64)
             d0[(q[0] & _SAT8) != 0] = np.nan
+            if zf is not None:
+                d0[zf[0]] = zf[1]
             accum += d0 / ctx.one_group_time
             continue
         bad = (q & (_DNU8 | _SAT8)) != 0
@@ -407,6 +448,8 @@ def _median_rate(ctx: _Ctx, r0: int, r1: int, npix: int, dqs: list, nan_ints: li
         first = _first_only(ctx, q)
         if first is not None and first.any():
             rate[first] = d[0, first].astype(np.float64) / ctx.one_group_time
+        if zf is not None:
+            rate[zf[0]] = zf[1].astype(np.float64) / ctx.frame_time
         rate[np.isnan(rate)] = 0.0
         accum += rate
     return accum / float(ctx.nints)
@@ -451,6 +494,18 @@ def _rnoise_var(pix: _Pixel, p: np.ndarray, length: np.ndarray) -> np.ndarray:
     den = nn * nn * nn - nn
     var = pix.rnum[p] / (den * g * g)
     return np.where((length > 2) & pix.bad_gain[p], 0.0, var)
+
+
+def _len1_timing(ctx: _Ctx, op: np.ndarray, first, zf) -> np.ndarray:
+    """Time (s) a one-group segment at pixels ``op`` spans: the group time; for a ramp whose
+    only clean group is the first (no suppression) ``(nframes + 1) * frame_time / 2``; for a
+    ramp fitted from the zero frame the frame time."""
+    timing = np.full(op.size, ctx.group_time)
+    if first is not None:
+        timing[first[op]] = ctx.one_group_time
+    if zf is not None:
+        timing[zf[0][op]] = ctx.frame_time
+    return timing
 
 
 def _len1_var(ctx, pix: _Pixel, p, timing, mrate):
@@ -531,8 +586,6 @@ def _fit_block_inner(ctx: _Ctx, r0: int, r1: int):
     nints, ngroups, nx = ctx.nints, ctx.ngroups, ctx.nx
     npix = (r1 - r0) * nx
     gt = ctx.group_time
-    plane = ctx.ny * nx
-    base = r0 * nx
     pix = _Pixel(ctx, r0, r1)
     dqs: list = []
     nan_ints: list = []
@@ -554,9 +607,23 @@ def _fit_block_inner(ctx: _Ctx, r0: int, r1: int):
         q = dqs[i] if dqs else _block_dq(ctx, i, r0, r1)
         d = ctx.block_data(i, r0, r1)
         has_nan = nan_ints[i]
-        dflat = ctx.flat_data(i)
-        sat0 = (q[0] & _SAT8) != 0
         first = _first_only(ctx, q)
+        # Flags, partial saturation and cosmic-ray magnitudes use the ramp as it came.
+        q_in, d_in = q, d
+        zf = _zero_frame(ctx, i, r0, r1, q)
+        if zf is None:
+            dflat, plane, base = ctx.flat_data(i), ctx.ny * nx, r0 * nx
+        else:
+            # Fit these ramps from the zero frame: a clean first group holding its value,
+            # in a copy of this integration's block (samples npix apart).
+            zmask, zval = zf
+            q = q.copy()
+            q[0, zmask] = 0
+            d = np.array(d, dtype=np.float32, order="C")
+            d[0, zmask] = zval
+            has_nan = has_nan or bool(np.isnan(zval).any())
+            dflat, plane, base = d.reshape(-1), npix, 0
+        sat0 = (q[0] & _SAT8) != 0
         segs = find_segments(q, exclude=sat0, want_sizes=ctx.save_opt)
 
         # ---- segments of two or more groups
@@ -595,9 +662,7 @@ def _fit_block_inner(ctx: _Ctx, r0: int, r1: int):
         # ---- ramps whose only segment is one group
         op, og = segs.one_pix, segs.one_start
         if op.size:
-            timing = np.full(op.size, gt)
-            if first is not None:
-                timing[first[op]] = ctx.one_group_time
+            timing = _len1_timing(ctx, op, first, zf)
             d1 = dflat[og * plane + base + op].astype(np.float64)
             slope1 = d1 / timing
             var_p1, var_r1 = _len1_var(ctx, pix, op, timing, mrate)
@@ -607,7 +672,7 @@ def _fit_block_inner(ctx: _Ctx, r0: int, r1: int):
             s_num[op] += slope1 / var_r1
 
         # ---- integration products
-        q_any = np.bitwise_or.reduce(q, axis=0)
+        q_any = np.bitwise_or.reduce(q_in, axis=0)
         # dead: every group is DO_NOT_USE or SATURATED.  (All groups SATURATED implies a
         # saturated first group, which already gave DO_NOT_USE | SATURATED.)
         dead = np.minimum.reduce(q & (_DNU8 | _SAT8), axis=0) != 0
@@ -655,6 +720,8 @@ def _fit_block_inner(ctx: _Ctx, r0: int, r1: int):
         islope[is_sat] = np.nan
         n_sat += is_sat
         partial = (q_any & _SAT8) != 0
+        if zf is not None and ngroups == 1:
+            partial &= ~zf[0]  # its only (saturated) group was replaced by the zero frame
         dqi[partial] |= _SAT
         any_sat |= partial
 
@@ -665,7 +732,8 @@ def _fit_block_inner(ctx: _Ctx, r0: int, r1: int):
         if ctx.save_opt:
             max_segs = max(max_segs, int(segs.list_size.max(initial=0)))
             ncr = 0
-            part = _opt_records(ctx, i, r0, segs, q, d, pix, mrate, slope, var_p, var_r, first)
+            part = _opt_records(ctx, i, r0, segs, q_in, d_in, pix, mrate, slope, var_p, var_r, first,
+                                (dflat, plane, base), zf)
             if part is not None:
                 opt_parts.append(part)
                 ncr = part["ncr"]
@@ -708,9 +776,8 @@ def _chargeloss_rnoise(ctx: _Ctx, r0: int, r1: int, pix: _Pixel, rate_vr: np.nda
     the ramp re-segmented, and only the read-noise variances replaced: the integration
     value in the output cube, and the exposure value returned.
     """
-    nx, ngroups = ctx.nx, ctx.ngroups
+    nx = ctx.nx
     npix = (r1 - r0) * nx
-    gt = ctx.group_time
     evar = np.zeros(npix)
     touched = np.zeros(npix, bool)
     toggle = _DNU8 | _CHG8
@@ -729,10 +796,7 @@ def _chargeloss_rnoise(ctx: _Ctx, r0: int, r1: int, pix: _Pixel, rate_vr: np.nda
             inv = _pixel_sum(sp, np.where(var_r > 0, 1.0 / var_r, 0.0), npix)
             op = segs.one_pix
             if op.size:
-                timing = np.full(op.size, gt)
-                first = _first_only(ctx, q)
-                if first is not None:
-                    timing[first[op]] = ctx.one_group_time
+                timing = _len1_timing(ctx, op, _first_only(ctx, q), _zero_frame(ctx, i, r0, r1, q))
                 r = pix.rn[op] / timing
                 var1 = (12.0 * r * r) / (6.0 * pix.gain[op] * pix.gain[op])
                 inv[op] += np.where(var1 > 0, 1.0 / var1, 0.0)
@@ -772,8 +836,12 @@ def _opt_sums(wtab, power, invrn2, start, x, gt):
     return slope, sig, yint, sigy
 
 
-def _opt_records(ctx, i, r0, segs, q, d, pix, mrate, slope, var_p, var_r, first):
-    """Flat per-segment and per-cosmic-ray records of one integration of a block."""
+def _opt_records(ctx, i, r0, segs, q, d, pix, mrate, slope, var_p, var_r, first, samples, zf):
+    """Flat per-segment and per-cosmic-ray records of one integration of a block.
+
+    ``q`` and ``d`` are the block's group DQ and data as they came (for the cosmic rays);
+    ``samples`` is ``(dflat, plane, base)`` locating the fitted samples (zero frame
+    substituted); ``zf`` the zero-frame pixels (see :func:`_zero_frame`) or ``None``."""
     nx, ngroups = ctx.nx, ctx.ngroups
     npix = d.shape[1]
     gt = ctx.group_time
@@ -789,15 +857,14 @@ def _opt_records(ctx, i, r0, segs, q, d, pix, mrate, slope, var_p, var_r, first)
     }
     # Recompute opt-specific quantities for the long segments.
     L = segs.length
-    plane = ctx.ny * nx
+    dflat, plane, dbase = samples
     base = r0 * nx
-    i0 = segs.start * plane + base + sp
+    i0 = segs.start * plane + dbase + sp
     o_slope = slope.copy()
     o_sig = np.zeros(sp.size)
     o_yint = np.zeros(sp.size)
     o_sigy = np.zeros(sp.size)
     if sp.size:
-        dflat = ctx.flat_data(i)
         d_first = dflat[i0].astype(np.float64)
         d_last = dflat[i0 + (L - 1) * plane].astype(np.float64)
         two = L == 2
@@ -828,10 +895,8 @@ def _opt_records(ctx, i, r0, segs, q, d, pix, mrate, slope, var_p, var_r, first)
 
     op, og = segs.one_pix, segs.one_start
     if op.size:
-        timing = np.full(op.size, gt)
-        if first is not None:
-            timing[first[op]] = ctx.one_group_time
-        d1 = ctx.flat_data(i)[og * plane + base + op].astype(np.float64)
+        timing = _len1_timing(ctx, op, first, zf)
+        d1 = dflat[og * plane + dbase + op].astype(np.float64)
         var_p1, var_r1 = _len1_var(ctx, pix, op, timing, mrate)
         zeros = np.zeros(op.size)
         recs["pix"].append(op)

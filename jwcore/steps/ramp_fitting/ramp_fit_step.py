@@ -67,6 +67,12 @@ class RampFitStep(RampStep):
     ``lastgroup`` mark the groups outside them DO_NOT_USE first.  With ``save_opt`` the
     per-segment ``fitopt`` product is written (named after ``opt_name`` if given).  Detectors
     whose readout layout says ``trim_unused_groups`` (MIRI) drop all-DO_NOT_USE edge groups.
+    A ZEROFRAME in the ramp (kept through stage 1, zeroed by ``saturation`` where unusable)
+    is used, with ``suppress_one_group=False`` (or one-group data), for ramps that have no
+    clean group, e.g. saturated from the first group on (see
+    :mod:`jwcore.steps.ramp_fitting.ols`).  Unlike stcal 1.20, which hands a big-endian
+    ZEROFRAME (a saved float32 ``_ramp.fits``) to its C code unswapped and misreads it, the
+    values are used whatever the byte order.
 
     Not implemented: ``algorithm="LIKELY"`` (an error when it would be used; ``jwst`` also
     switches to LIKELY for exposures with per-read times) and the IFU image type for
@@ -124,6 +130,8 @@ class RampFitStep(RampStep):
             average_dark_current=model.average_dark_current if model.has("average_dark_current") else None,
             # fit_ramps trims all-DO_NOT_USE edge groups for instrument "MIRI"; the layout decides
             trim_unused_groups=layout.trim_unused_groups,
+            # as jwst: whenever the ramp carries a ZEROFRAME (only used without suppression)
+            zeroframe=model.zeroframe if model.has("zeroframe") else None,
         )
         if result.image is None:
             raise BadInputError("ramp_fit: no ramp can be fitted (every first group is saturated, or too "

@@ -77,6 +77,22 @@ class FilterSpec:
     wavelength: float = 2.0
 
 
+@dataclass(frozen=True)
+class PhotometryLayout:
+    """How an instrument's imaging APCORR and ABVEGAOFFSET references are laid out (jwst's tables).
+
+    ``apcorr_model`` is the APCORR file's DATAMODL (jwst's imaging apcorr model of the
+    instrument); ``apcorr_keys`` the selector columns of its APCORR table, from ``"filter"``,
+    ``"pupil"`` and ``"subarray"`` (none: the table is one set of rows for the detector's
+    default filter); ``abvega_keys`` the selector columns of the ABVEGAOFFSET table, from
+    ``"filter"``, ``"pupil"`` and ``"detector"``.  :mod:`jwcore.sim.photometry_refs` writes both.
+    """
+
+    apcorr_model: str
+    apcorr_keys: tuple[str, ...] = ("filter", "pupil")
+    abvega_keys: tuple[str, ...] = ("filter", "pupil")
+
+
 @dataclass(frozen=True, eq=False)
 class DetectorSpec:
     """One detector of one instrument.
@@ -102,6 +118,9 @@ class DetectorSpec:
     ``v3_ref`` (arcsec), ``v3_idl_yangle`` (deg), ``vparity``, ``sci_ref`` (XSciRef, YSciRef,
     1-based), ``sci_scale`` (XSciScale, YSciScale arcsec/pixel), ``distortion`` (fractional
     radial distortion at the detector corner, for the simulated distortion reference).
+
+    Photometry: ``photometry_layout`` (a :class:`PhotometryLayout`) declares the instrument's
+    APCORR/ABVEGAOFFSET table layout; the reference writer then adds both references.
 
     Timing: ``readout_patterns`` name -> :class:`ReadPattern`; ``frame_time_rule`` one of
     ``"nircam"`` (fast axis along x), ``"niriss"`` (fast axis along y: NIRISS, NIRSpec, FGS)
@@ -155,6 +174,9 @@ class DetectorSpec:
     # set (``writer``: jwcore.sim.references' writer, with ``asdf(name, tree)`` and
     # ``asdf_meta(reftype, description, model_type)``); e.g. NIRSpec's optical model.
     reference_writers: tuple = ()
+    # Imaging photometry references (APCORR, ABVEGAOFFSET) and their table layout; None: none
+    # written (e.g. NIRSpec, which has no imaging source catalog).
+    photometry_layout: PhotometryLayout | None = None
     # Detector material: "HgCdTe" (near-IR: reference pixels, kTC reset) or "Si:As" (MIRI's
     # IBC arrays: reset anomaly, RSCD, first/last-frame effects, no reset before integration 1)
     material: str = "HgCdTe"

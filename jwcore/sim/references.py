@@ -5,7 +5,9 @@ ask for, made from the same :class:`~jwcore.sim.state.DetectorState` the simulat
 MASK, SATURATION, SUPERBIAS (near-IR), LINEARITY, DARK (per subarray; MIRI: 4-D
 DarkMIRIModel), GAIN, READNOISE, IPC, TRAPDENSITY, TRAPPARS, PERSAT, RESET and RSCD (MIRI),
 FLAT (per filter), PHOTOM (the instrument's table layout and DATAMODL), AREA, DISTORTION and
-FILTEROFFSET (ASDF), plus the step-parameter references of resample and outlier detection
+FILTEROFFSET (ASDF), APCORR (FITS) and ABVEGAOFFSET (ASDF) for source_catalog
+(:mod:`.photometry_refs`, when the plugin declares a ``photometry_layout``), plus the
+step-parameter references of resample and outlier detection
 (``pars-resamplestep``/``pars-outlierdetectionstep``: jwst 3.0 reads no reference *data* in
 those steps).  :func:`build_store` indexes them in a :class:`~jwcore.refs.store.LocalStore`.
 
@@ -28,6 +30,7 @@ from ..datamodel import models as M
 from .detector import DetectorSpec
 from .exposure import write_fits_deterministic
 from .geometry import distortion_model, filter_offset, pixel_area_map
+from .photometry_refs import write_photometry_references
 from .scene import ARCSEC2_SR
 from .state import DetectorState, detector_state
 
@@ -275,6 +278,8 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
     if spec.instrument.upper() in ("NIRCAM", "NIRISS", "MIRI"):
         _write_filteroffset(w, filters)
     _write_step_pars(w)
+    # -- image3: APCORR and ABVEGAOFFSET (source_catalog), when the plugin declares their layout
+    write_photometry_references(w, filters)
     for writer in spec.reference_writers:
         writer(w, filters)
     return list(w.paths)

@@ -25,6 +25,15 @@ EXPECTED = {
 }
 PHOTOM = {"NIRCAM": "NrcImgPhotomModel", "NIRISS": "NisImgPhotomModel", "MIRI": "MirImgPhotomModel",
           "FGS": "FgsImgPhotomModel"}
+# source_catalog's references: the imaging APCORR model per instrument (FITS) and ABVEGAOFFSET (ASDF),
+# with the row-selector columns jwst's source_catalog reads (jwst/source_catalog/reference_data.py)
+APCORR = {"NIRCAM": "NrcImgApcorrModel", "NIRISS": "NisImgApcorrModel", "MIRI": "MirImgApcorrModel",
+          "FGS": "FgsImgApcorrModel"}
+APCORR_SELECTORS = {"NIRCAM": {"filter", "pupil"}, "NIRISS": {"filter", "pupil"}, "MIRI": {"filter", "subarray"},
+                    "FGS": set()}
+ABVEGA_SELECTORS = {"NIRCAM": {"filter", "pupil"}, "NIRISS": {"filter", "pupil"}, "MIRI": {"filter"},
+                    "FGS": {"detector"}}
+APCORR_COLUMNS = {"eefraction", "radius", "apcorr", "skyin", "skyout"}
 CASES = [("NIRCAM", "NRCA1", "SUB64P"), ("NIRCAM", "NRCBLONG", "SUB64P"), ("NIRISS", "NIS", "SUB64"),
          ("MIRI", "MIRIMAGE", "SUB64"), ("FGS", "GUIDER2", "SUB32CNTR"), ("NIRSPEC", "NRS2", "SUB32")]
 
@@ -58,6 +67,16 @@ def test_every_reference_opens_as_its_stdatamodels_model(tmp_path, offline_crds,
                 elif rt == "photom":
                     assert name == PHOTOM[inst]
                     assert m.meta.photometry.pixelarea_steradians > 0
+                elif rt == "apcorr":
+                    assert name == APCORR[inst]
+                    cols = set(m.apcorr_table.dtype.names)
+                    assert cols == APCORR_COLUMNS | APCORR_SELECTORS[inst], cols
+                    _check_apcorr_rows(m.apcorr_table, spec, APCORR_SELECTORS[inst])
+                elif rt == "abvegaoffset":
+                    assert name == "ABVegaOffsetModel"
+                    table = m.abvega_offset
+                    assert set(table.colnames) == ABVEGA_SELECTORS[inst] | {"abvega_offset"}, table.colnames
+                    _check_abvega_rows(table, spec, ABVEGA_SELECTORS[inst])
                 elif rt.startswith("pars-"):
                     assert m.meta.reftype == rt
                     continue
@@ -74,7 +93,47 @@ def test_every_reference_opens_as_its_stdatamodels_model(tmp_path, offline_crds,
     required |= {"photom"} if inst != "NIRSPEC" else {"fpa", "camera", "collimator", "fore", "ote", "disperser",
                                                        "wavelengthrange"}
     required |= {"filteroffset"} if inst in ("NIRCAM", "NIRISS", "MIRI") else set()
+    required |= {"apcorr", "abvegaoffset"} if inst != "NIRSPEC" else set()
     assert required <= seen, required - seen
+    if inst == "NIRSPEC":             # no imaging source catalog: no APCORR/ABVEGAOFFSET written
+        assert not {"apcorr", "abvegaoffset"} & seen
+
+
+def _check_apcorr_rows(table, spec, selectors):
+    """Every configuration the detector offers has the eight rows jwst's ReferenceData picks
+    from (unique EE percent, one skyin/skyout), radii growing with the encircled energy."""
+    configs = set()
+    for f in spec.filters.values():
+        for sub in (spec.subarrays if "subarray" in selectors else [None]):
+            configs.add(tuple(v for k, v in (("filter", f.filter or "N/A"), ("pupil", f.pupil or "N/A"),
+                                             ("subarray", sub)) if k in selectors))
+    if not selectors:
+        configs = {()}
+    for config in configs:
+        rows = np.ones(len(table), bool)
+        for key, value in zip([k for k in ("filter", "pupil", "subarray") if k in selectors], config):
+            rows &= np.char.strip(np.asarray(table[key]).astype(str)) == value
+        sel = table[rows]
+        percent = np.round(np.asarray(sel["eefraction"]) * 100).astype(int)
+        assert sorted(percent) == [10, 20, 30, 40, 50, 60, 70, 80], (config, percent)
+        order = np.argsort(percent)
+        assert np.all(np.diff(np.asarray(sel["radius"])[order]) > 0)
+        # a correction undoes at least the missing flux, a little more (the PSF's own light in the annulus)
+        ee = np.asarray(sel["eefraction"], float)
+        assert np.all(np.asarray(sel["apcorr"]) * ee >= 1.0 - 1e-6) and np.all(np.asarray(sel["apcorr"]) * ee < 1.02)
+        assert len(set(np.asarray(sel["skyin"]))) == 1 and len(set(np.asarray(sel["skyout"]))) == 1
+        assert sel["skyin"][0] > sel["radius"].max() and sel["skyout"][0] > sel["skyin"][0]
+
+
+def _check_abvega_rows(table, spec, selectors):
+    for f in spec.filters.values():
+        rows = np.ones(len(table), bool)
+        for key, value in (("filter", f.filter or "N/A"), ("pupil", f.pupil or "N/A"), ("detector", spec.detector)):
+            if key in selectors:
+                rows &= np.asarray(table[key]).astype(str) == value
+        assert rows.sum() == 1, (f.name, rows.sum())
+        # m_AB - m_Vega grows from ~0.2 mag at 0.7 um to ~7 at 25 um (Vega's F_nu falls with wavelength)
+        assert 0.1 < float(np.asarray(table["abvega_offset"])[rows][0]) < 7.5
 
 
 def test_local_store_selects_the_set_for_a_simulated_exposure(tmp_path):
@@ -92,7 +151,7 @@ def test_local_store_selects_the_set_for_a_simulated_exposure(tmp_path):
     with open_model(p.uncal) as model:
         meta = model.meta
         for rt in ("mask", "saturation", "superbias", "linearity", "dark", "gain", "readnoise", "ipc", "flat",
-                   "area", "photom", "distortion"):
+                   "area", "photom", "distortion", "apcorr", "abvegaoffset"):
             keys = pm.hook.jwcal_reference_match_keys(instrument="NIRCAM", reftype=rt) or ()
             entry = store.select(rt, meta, keys)
             assert entry is not None, rt

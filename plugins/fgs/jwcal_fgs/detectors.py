@@ -6,7 +6,7 @@ CLEAR here and FILTER/PUPIL are not written.  Frame time: the near-IR rule with 
 axis along y (a 128x128 one-output window gives 0.182 s, the flight ACQ1 header's TFRAME).
 """
 
-from jwcore.sim.detector import DetectorSpec, FilterSpec, ReadPattern, Subarray
+from jwcore.sim.detector import DetectorSpec, FilterSpec, PhotometryLayout, ReadPattern, Subarray
 
 READOUT = {"FGSRAPID": ReadPattern("FGSRAPID", 1, 0)}
 
@@ -35,6 +35,8 @@ def _spec(name):
         default_filter="CLEAR", subarrays=SUBARRAYS, readout_patterns=READOUT, default_readpatt="FGSRAPID",
         frame_time_rule="niriss", exp_type="FGS_IMAGE", aperture=aper, v2_ref=v2, v3_ref=v3,
         v3_idl_yangle=yang, vparity=-1, sci_ref=(1024.5, 1024.5), sci_scale=scale, distortion=0.002, sca_num=sca,
+        # source_catalog's references: APCORR model and row selectors, ABVEGAOFFSET row selectors (as jwst reads them)
+        photometry_layout=PhotometryLayout("FgsImgApcorrModel", (), ("detector",)),
     )
 
 

@@ -7,7 +7,7 @@ Frame times per subarray (FASTR1/FAST) are the MIRI documentation's values (full
 V3_REF -373.810549 (jwst's MIRI imaging fixtures), V3IdlYAngle 4.83 deg (the APT value).
 """
 
-from jwcore.sim.detector import DetectorSpec, FilterSpec, ReadPattern, Subarray
+from jwcore.sim.detector import DetectorSpec, FilterSpec, PhotometryLayout, ReadPattern, Subarray
 
 SUBARRAYS = {s.name: s for s in (
     Subarray("FULL", 1, 1, 1032, 1024, 4),
@@ -48,4 +48,6 @@ DETECTORS = [DetectorSpec(
     frame_time_rule="table", frame_times=FRAME_TIMES, exp_type="MIR_IMAGE", aperture="MIRIM_FULL",
     v2_ref=-453.37849, v3_ref=-373.810549, v3_idl_yangle=4.83, vparity=-1, sci_ref=(516.5, 512.5),
     sci_scale=SCALE, distortion=0.003, sca_num=493,
+    # source_catalog's references: APCORR model and row selectors, ABVEGAOFFSET row selectors (as jwst reads them)
+    photometry_layout=PhotometryLayout("MirImgApcorrModel", ("filter", "subarray"), ("filter",)),
 )]

@@ -6,7 +6,7 @@ Frame time: (2048/4 + 12) x (2048 + 1) + 1 samples of 10 us = 10.73677 s for ful
 PSF FWHMs are the JDox values in arcsec divided by the pixel scale.
 """
 
-from jwcore.sim.detector import DetectorSpec, FilterSpec, ReadPattern, Subarray
+from jwcore.sim.detector import DetectorSpec, FilterSpec, PhotometryLayout, ReadPattern, Subarray
 
 # name: (V2Ref, V3Ref, V3IdlYAngle, XSciScale, YSciScale, FASTAXIS, SLOWAXIS, SCA_NUM, SIAF aperture)
 SIAF = {
@@ -71,6 +71,8 @@ def _spec(name):
         exp_type="NRC_IMAGE", aperture=aper, v2_ref=v2, v3_ref=v3, v3_idl_yangle=yang, vparity=-1,
         sci_ref=(1024.5, 1024.5), sci_scale=(sx, sy), distortion=0.002,
         module=name[3], channel="LONG" if long else "SHORT", sca_num=sca,
+        # source_catalog's references: APCORR model and row selectors, ABVEGAOFFSET row selectors (as jwst reads them)
+        photometry_layout=PhotometryLayout("NrcImgApcorrModel", ("filter", "pupil"), ("filter", "pupil")),
     )
 
 

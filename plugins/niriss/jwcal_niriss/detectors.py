@@ -6,7 +6,7 @@ SLOWAXIS -1.  The short-wave filters sit in the pupil wheel (FILTER=CLEAR, PUPIL
 the long-wave ones in the filter wheel (PUPIL=CLEARP), as in real files.
 """
 
-from jwcore.sim.detector import DetectorSpec, FilterSpec, ReadPattern, Subarray
+from jwcore.sim.detector import DetectorSpec, FilterSpec, PhotometryLayout, ReadPattern, Subarray
 
 SCALE = (0.06539, 0.06589)
 # name: (FILTER, PUPIL, FWHM arcsec, sky e-/s/pix, PHOTMJSR, pivot um)
@@ -38,4 +38,6 @@ DETECTORS = [DetectorSpec(
     default_filter="F150W", subarrays=SUBARRAYS, readout_patterns=READOUT, default_readpatt="NISRAPID",
     frame_time_rule="niriss", exp_type="NIS_IMAGE", aperture="NIS_CEN", v2_ref=-290.1, v3_ref=-697.5,
     v3_idl_yangle=0.5699, vparity=-1, sci_ref=(1024.5, 1024.5), sci_scale=SCALE, distortion=0.0015, sca_num=496,
+    # source_catalog's references: APCORR model and row selectors, ABVEGAOFFSET row selectors (as jwst reads them)
+    photometry_layout=PhotometryLayout("NisImgApcorrModel", ("filter", "pupil"), ("filter", "pupil")),
 )]

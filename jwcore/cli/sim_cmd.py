@@ -52,9 +52,11 @@ def _mosaic(text: str) -> tuple[int, int]:
               help="Write full-frame references even for a subarray (default: cut to the subarray).")
 @click.option("--noiseless", is_flag=True, help="Expectation values only (no noise, no cosmic rays).")
 @click.option("--no-cosmic-rays", is_flag=True, help="Leave out cosmic rays.")
+@click.option("--zero-frame", is_flag=True,
+              help="Also write each integration's ZEROFRAME (near-IR; used by ramp_fit for pixels saturated in group 1).")
 @click.option("--threads", type=int, default=2, show_default=True)
 def simulate(outdir, instrument, detector, filters, ngroups, nints, readpatt, subarray, dithers, mosaic, ra, dec,
-             roll, date_obs, program, seed, refs_dir, no_refs, full_frame_refs, noiseless, no_cosmic_rays, threads):
+             roll, date_obs, program, seed, refs_dir, no_refs, full_frame_refs, noiseless, no_cosmic_rays, zero_frame, threads):
     """Simulate raw JWST imaging exposures into OUTDIR.
 
     Writes <name>_uncal.fits, <name>_truth.fits (true count rate in DN/s) and
@@ -74,7 +76,7 @@ def simulate(outdir, instrument, detector, filters, ngroups, nints, readpatt, su
     flist = _split(filters) or [spec.default_filter]
     plan = plan_observation(spec, filters=flist, ngroups=ngroups, nints=nints, readpatt=readpatt,
                             subarray=subarray, dithers=dithers, mosaic=_mosaic(mosaic), ra=ra, dec=dec,
-                            roll=roll, seed=seed, program=program, date_obs=date_obs)
+                            roll=roll, seed=seed, program=program, date_obs=date_obs, zero_frame=zero_frame)
     out = Path(outdir)
     t0 = time.perf_counter()
     options = RampOptions(noiseless=noiseless, cosmic_rays=not no_cosmic_rays, threads=threads)

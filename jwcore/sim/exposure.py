@@ -379,9 +379,11 @@ def plan_observation(spec: DetectorSpec, *, filters=None, ngroups: int = 5, nint
                      mosaic: tuple[int, int] = (1, 1), ra: float = 53.16, dec: float = -27.78,
                      roll: float = 0.0, seed: int = 1, detector_seed: int | None = None,
                      program: str = "01234", observation: int = 1,
-                     date_obs: str = "2024-03-01T00:00:00.000", overhead: float = 30.0) -> list[ExposureConfig]:
+                     date_obs: str = "2024-03-01T00:00:00.000", overhead: float = 30.0,
+                     zero_frame: bool = False) -> list[ExposureConfig]:
     """Exposures of a small mosaic (one visit per tile), one activity per filter and one
-    exposure per dither position, in time order."""
+    exposure per dither position, in time order.  ``zero_frame``: also write each
+    integration's ZEROFRAME (near-IR detectors)."""
     filters = list(filters or [spec.default_filter])
     for f in filters:
         spec.filter(f)
@@ -409,7 +411,7 @@ def plan_observation(spec: DetectorSpec, *, filters=None, ngroups: int = 5, nint
                                          ra=ra, dec=dec, roll=roll, dither=d, pointing_offset=tile,
                                          patt_num=di + 1, num_dither=len(offsets), program=program,
                                          observation=observation, visit=visit, activity=fi + 1,
-                                         exposure=di + 1, date_obs=_iso(when), seed=seed,
+                                         exposure=di + 1, date_obs=_iso(when), seed=seed, zero_frame=zero_frame,
                                          detector_seed=detector_seed)
                     configs.append(cfg)
                     when += timedelta(seconds=timing(spec, cfg)["duration"] + overhead)

@@ -268,3 +268,26 @@ def test_full_frame_speed(tmp_path):
     dt = time.perf_counter() - t0
     assert fits.getdata(p.uncal, "SCI").shape == (1, 10, 2048, 2048)
     assert dt < 30.0, dt
+
+
+def test_cli_zero_frame_option(tmp_path):
+    """``jwcal simulate --zero-frame`` writes each integration's ZEROFRAME (ZEROFRAM = T),
+    below group 1 on a bright pixel; without it there is none."""
+    from jwcore.cli.main import main
+
+    def sim(folder, *extra):
+        try:
+            main(["simulate", str(folder), "-i", "nircam", "-d", "NRCA1", "--subarray", "SUB64P", "--readpatt",
+                  "MEDIUM8", "--ngroups", "2", "--nints", "2", "--no-refs", "--no-cosmic-rays", *extra])
+        except SystemExit as exc:
+            assert exc.code in (0, None)
+        return next(folder.glob("*_uncal.fits"))
+
+    with fits.open(sim(tmp_path / "zf", "--zero-frame")) as h:
+        assert h[0].header["ZEROFRAM"] is True
+        zf, sci = h["ZEROFRAME"].data, h["SCI"].data
+        assert zf.shape == (2,) + sci.shape[2:]
+        bright = np.unravel_index(np.argmax(sci[0, 0]), sci.shape[2:])
+        assert zf[0][bright] < sci[0, 0][bright]
+    with fits.open(sim(tmp_path / "plain")) as h:
+        assert "ZEROFRAME" not in h and h[0].header.get("ZEROFRAM") in (False, None)

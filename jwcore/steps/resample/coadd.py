@@ -10,7 +10,9 @@ kernel code jwst uses; the weighting and variance propagation follow jwst 3.0:
   time (``exptime``), zero where the DQ has a bit outside ``good_bits``;
 * each variance array is drizzled as sqrt(var) with the same weights and kernel, squared,
   and combined over inputs with weights w = 1/VAR_RNOISE drizzled (ivm) or the exposure time:
-  var = sum(var_i w_i^2) / (sum w_i)^2, divided by the pixel-scale ratio squared;
+  var = sum(var_i w_i^2) / (sum w_i)^2, divided by the pixel-scale ratio squared.  The three
+  planes of an exposure are drizzled one after another into one reused output/weight pair
+  and each is folded into its accumulator (in row chunks) before the next is drizzled;
 * ERR = sqrt(VAR_RNOISE + VAR_POISSON + VAR_FLAT) (``compute_err="from_var"``), or the
   drizzled ERR of the inputs divided by the pixel-scale ratio (``"driz_err"``).
 """
@@ -77,6 +79,12 @@ def driz_weight(dq, good_bits, weight_type=None, var_rnoise=None, exptime=None) 
     else:
         raise ValueError(f"weight_type must be 'ivm', 'exptime' or None, not {weight_type!r}")
     return out.astype(np.float32)
+
+
+def _row_chunks(ny, nx, target=1 << 18):
+    """Row slices of about ``target`` pixels each (bounded temporaries for per-pixel work)."""
+    step = max(1, target // max(nx, 1))
+    return [slice(r, min(ny, r + step)) for r in range(0, ny, step)]
 
 
 @dataclass
@@ -161,6 +169,7 @@ class Coadd:
                           if compute_err == "driz_err" else None)
         self._var = ({n: {"wsum": np.full(self.shape, np.nan, np.float32), "wt": np.zeros(self.shape, np.float32)}
                       for n in VARIANCE_ARRAYS} if self.enable_var else None)
+        self._scratch: dict = {}    # reused work planes of the variance drizzles (freed by finalize)
         self._times = _Times()
         self._groups: list = []
         self.n_added = 0
@@ -198,38 +207,69 @@ class Coadd:
             self._add_variances(image, kw)
         self.n_added += 1
 
+    def _plane(self, key, shape):
+        """A reused float32 work plane (its contents are whatever the last user left)."""
+        arr = self._scratch.get(key)
+        if arr is None or arr.shape != tuple(shape):
+            self._scratch[key] = arr = np.empty(shape, np.float32)
+        return arr
+
     def _drizzle_variance(self, var, kw):
+        """sqrt(var) drizzled with the exposure's weights and squared: a reused output-sized
+        plane, valid until the next call."""
         from drizzle.resample import Drizzle
 
-        d = Drizzle(out_shape=self.shape, kernel=self.kernel, fillval=np.nan, disable_ctx=True)
-        d.add_image(data=np.sqrt(var), **kw)
-        return d.out_img ** 2
+        out_img, out_wht = self._plane("out_img", self.shape), self._plane("out_wht", self.shape)
+        out_img.fill(np.nan)     # as a fresh Drizzle output with fillval NaN
+        out_wht.fill(0)
+        d = Drizzle(kernel=self.kernel, fillval=np.nan, disable_ctx=True, out_img=out_img, out_wht=out_wht)
+        d.add_image(data=np.sqrt(var, out=self._plane("sqrt_var", var.shape)), **kw)
+        return np.square(out_img, out=out_img)
 
     def _add_variances(self, image: InputImage, kw):
-        resampled = {}
-        for name in VARIANCE_ARRAYS:
-            var = getattr(image, name)
-            if var is not None and var.size and var.shape == image.data.shape:
-                resampled[name] = self._drizzle_variance(var, kw)
+        names = [n for n in VARIANCE_ARRAYS
+                 if (v := getattr(image, n)) is not None and v.size and v.shape == image.data.shape]
         if self.weight_type == "ivm":
-            rn = resampled.get("var_rnoise")
-            weight = np.zeros(self.shape)
-            if rn is not None:
-                ok = (rn > 0) & np.isfinite(rn)
-                weight[ok] = np.reciprocal(rn[ok])
+            if "var_rnoise" not in names:
+                return      # no weights (zero everywhere): nothing is accumulated
+            names.remove("var_rnoise")
+            names.insert(0, "var_rnoise")    # its drizzled plane gives the weights
+            weight = None
         else:   # exptime (jwst weights the variances by the exposure time for None as well)
             t, _ = measurement_time(image.exposure_time, image.measurement_time)
-            weight = np.full(self.shape, t)
-        for name, var in resampled.items():
-            acc = self._var[name]
-            ok = (var >= 0) & np.isfinite(var) & (weight > 0)
-            w = weight[ok]
-            prev = acc["wsum"][ok].astype(np.float64)
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
-                acc["wsum"][ok] = np.where(np.isnan(prev), 0.0, prev) + var[ok] * w * w
-            acc["wt"][ok] = acc["wt"][ok] + w
-        del resampled
+            weight = np.asarray(t)     # a 0-d array: promotes as a full plane of t would
+        for name in names:
+            var = self._drizzle_variance(getattr(image, name), kw)
+            if weight is None:
+                weight = self._ivm_weight(var)
+            self._fold_variance(self._var[name], var, weight)
+
+    def _ivm_weight(self, rn):
+        """1/(drizzled VAR_RNOISE) where that is positive and finite, else 0 (float32: the
+        reciprocals are float32 numbers, so widening them later gives jwst's float64 plane)."""
+        weight = self._plane("weight", self.shape)
+        weight.fill(0)
+        for r in _row_chunks(self.shape[0], self.shape[1]):
+            rc = rn[r]
+            np.reciprocal(rc, out=weight[r], where=(rc > 0) & np.isfinite(rc))
+        return weight
+
+    def _fold_variance(self, acc, var, weight):
+        """acc.wsum += var w^2 and acc.wt += w where var >= 0 is finite and w > 0, in float64
+        (jwst's arithmetic: NaN sums start from 0), stored as float32; in row chunks."""
+        wsum, wt = acc["wsum"], acc["wt"]
+        plane = weight.ndim == 2
+        with np.errstate(over="ignore", invalid="ignore"):
+            for r in _row_chunks(self.shape[0], self.shape[1]):
+                v = var[r]
+                w = weight[r].astype(np.float64) if plane else weight
+                ok = (v >= 0) & np.isfinite(v) & (w > 0)
+                if not ok.any():
+                    continue
+                prev = wsum[r].astype(np.float64)
+                new = np.where(np.isnan(prev), 0.0, prev) + v * w * w
+                np.copyto(wsum[r], new, casting="same_kind", where=ok)
+                np.copyto(wt[r], wt[r] + w, casting="same_kind", where=ok)
 
     def _update_time(self, image: InputImage):
         tm = self._times
@@ -260,24 +300,36 @@ class Coadd:
             out["con"] = self._driz.out_ctx
         if self.propagate_dq:
             out["dq"] = self._driz.out_dq
+        self._scratch = {}
         if self.enable_var:
+            # row chunks: the same element-wise arithmetic with small temporaries
             scale2 = 1.0 / self.scaling ** 2
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "invalid value", RuntimeWarning)
                 warnings.filterwarnings("ignore", "divide by zero", RuntimeWarning)
                 for name in VARIANCE_ARRAYS:
                     acc = self._var.pop(name)
-                    out[name] = (acc["wsum"] * scale2 / acc["wt"] / acc["wt"]).astype(np.float32)
+                    wsum, wt = acc.pop("wsum"), acc.pop("wt")
+                    var = np.empty(self.shape, np.float32)
+                    for r in _row_chunks(*self.shape):
+                        var[r] = (wsum[r] * scale2 / wt[r] / wt[r]).astype(np.float32)
+                    out[name] = var
+                    del wsum, wt
             self._var = None
         if self.compute_err == "driz_err":
             out["err"] = self._driz_err.out_img / self.scaling
             self._driz_err = None
         elif self.compute_err == "from_var" and self.enable_var:
-            parts = [out[n] for n in VARIANCE_ARRAYS]
+            err = None
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                err = np.sqrt(np.nansum(parts, axis=0))
-                err[np.all(np.isnan(parts), axis=0)] = np.nan
+                for r in _row_chunks(*self.shape):
+                    parts = [out[n][r] for n in VARIANCE_ARRAYS]
+                    chunk = np.sqrt(np.nansum(parts, axis=0))
+                    chunk[np.all(np.isnan(parts), axis=0)] = np.nan
+                    if err is None:
+                        err = np.empty(self.shape, chunk.dtype)
+                    err[r] = chunk
             out["err"] = err
         tm = self._times
         pix_area = self.pixel_scale ** 2

@@ -34,9 +34,14 @@ __all__ = [
 NAN_ARRAYS = ("data", "err", "var_rnoise", "var_poisson", "var_flat")
 
 
-def match_nans_and_flags(model) -> None:
+def match_nans_and_flags(model, *, copy_on_write=False) -> None:
     """Make SCI/ERR/VAR_* NaN wherever any of them is NaN or DQ has DO_NOT_USE, and set
-    DO_NOT_USE there (in place)."""
+    DO_NOT_USE there (in place).
+
+    ``copy_on_write``: the model's arrays are someone else's (not to be changed): an array
+    that needs a change is replaced by a changed copy; the others are kept, as read-only
+    views (they are NaN, or flagged, everywhere already).
+    """
     invalid, shape = None, None
     for name in NAN_ARRAYS:
         arr = getattr(model, name, None)
@@ -51,11 +56,31 @@ def match_nans_and_flags(model) -> None:
     dq = model.dq
     if dq is not None and dq.shape == shape:
         invalid |= (dq & dqflags.DO_NOT_USE).astype(bool)
-        dq[invalid] |= np.uint32(dqflags.DO_NOT_USE)
+        if copy_on_write:
+            if np.any(invalid & ((dq & dqflags.DO_NOT_USE) == 0)):
+                dq = model.dq = dq.copy()
+                dq[invalid] |= np.uint32(dqflags.DO_NOT_USE)
+            else:
+                model.dq = _read_only(dq)
+        else:
+            dq[invalid] |= np.uint32(dqflags.DO_NOT_USE)
     for name in NAN_ARRAYS:
         arr = getattr(model, name, None)
         if arr is not None and arr.shape == shape:
-            arr[invalid] = np.nan
+            if not copy_on_write:
+                arr[invalid] = np.nan
+            elif np.any(invalid & ~np.isnan(arr)):
+                arr = arr.copy()
+                arr[invalid] = np.nan
+                setattr(model, name, arr)
+            else:
+                setattr(model, name, _read_only(arr))
+
+
+def _read_only(arr):
+    view = arr.view()
+    view.flags.writeable = False
+    return view
 
 
 class _Patch:

@@ -124,7 +124,8 @@ def drizzle_members(library, indices, grid: OutputGrid, group_ids, *, first_meta
     """Drizzle members ``indices`` of ``library`` (one open at a time) onto ``grid``.
 
     ``match_nans``: first make SCI/ERR/VAR NaN and DQ DO_NOT_USE agree (the resample step does;
-    outlier detection's per-group drizzle does not).  Returns ``(result dict from
+    outlier detection's per-group drizzle does not; a library whose ``nans_matched`` is true
+    opens members matched already).  Returns ``(result dict from
     Coadd.finalize, first member's metadata dict)``.
     """
     coadd = Coadd(grid.wcs, pixel_scale=grid.pixel_scale, pixel_scale_ratio=grid.pixel_scale_ratio,
@@ -135,7 +136,7 @@ def drizzle_members(library, indices, grid: OutputGrid, group_ids, *, first_meta
         with library.open(i) as model:
             if model.data.ndim != 2:
                 raise BadInputError(f"{model.meta.filename}: resample needs 2-D images")
-            if match_nans:
+            if match_nans and not getattr(library, "nans_matched", False):
                 match_nans_and_flags(model)
             if first_meta is None:
                 first_meta = model.meta.to_dict()

@@ -16,8 +16,6 @@ either way.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ...errors import BadInputError, ParameterError
 from ...runner import Param, SkipStep
 from ...runner.step import Step, StepResult
@@ -28,12 +26,21 @@ IMAGE_EXPTYPES = ("MIR_IMAGE", "NRC_IMAGE", "NIS_IMAGE", "FGS_IMAGE")
 
 
 class _OneModel:
-    """A one-member library around an in-memory model; members are working copies."""
+    """A one-member library around an in-memory model.
+
+    Members are working models that share the input's arrays (read-only) and metadata
+    copies; NaNs and DO_NOT_USE are matched on opening (:func:`match_nans_and_flags`), with
+    a changed copy only of an array that needs a change, so the input stays as it was
+    (image2 writes it as the ``_cal`` after resample).
+    """
+
+    nans_matched = True     # drizzle_members need not match NaNs and flags again
 
     def __init__(self, model):
         self.model = model
         self.paths = [model.meta.filename or "input.fits"]
         self.members = None
+        self._arrays = None
 
     def __len__(self):
         return 1
@@ -51,15 +58,21 @@ class _OneModel:
         from contextlib import nullcontext
 
         from ...datamodel import ImageModel
+        from .libview import match_nans_and_flags
 
         if index != 0:
             raise IndexError(index)
         src = self.model
-        work = ImageModel(data=np.array(src.data, copy=True))
+        if self._arrays is None:
+            work = ImageModel(data=src.data)
+            for name in ("dq", "err", "var_rnoise", "var_poisson", "var_flat"):
+                if src.has(name):
+                    setattr(work, name, getattr(src, name))
+            match_nans_and_flags(work, copy_on_write=True)
+            self._arrays = {name: getattr(work, name) for name in ("data", "dq", "err", "var_rnoise", "var_poisson",
+                                                                   "var_flat") if work.has(name)}
+        work = ImageModel(**self._arrays)
         work.copy_meta_from(src)
-        for name in ("dq", "err", "var_rnoise", "var_poisson", "var_flat"):
-            if src.has(name):
-                setattr(work, name, np.array(getattr(src, name), copy=True))
         return nullcontext(work)
 
 

@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from ...parallel import threads
+from ...parallel import blas_threads, threads
 from .geometry import footprint_center, polygon_area
 
 __all__ = [
@@ -186,18 +186,41 @@ def resample_range(shape, bbox=None):
     return xmin, xmax, ymin, ymax
 
 
-def _map_block(wcs_from, wcs_to, x, y):
-    ra, dec = wcs_from(x, y)[:2]
+def _map_block(wcs_from, wcs_to, x, y, inside=False):
+    """``wcs_to`` pixels of ``wcs_from`` pixels ``(x, y)``.  ``inside``: all of them lie in
+    ``wcs_from``'s bounding box, so it need not be applied (the same numbers, without
+    astropy's per-call masking and copies)."""
+    ra, dec = wcs_from(x, y, with_bounding_box=not inside)[:2]
     return wcs_to.invert(ra, dec, with_bounding_box=False)
 
 
-def calc_pixmap(wcs_from, wcs_to, shape, stepsize=1, order=1, block_rows=256) -> np.ndarray:
+def _plain_bbox(wcs):
+    """``((x0, x1), (y0, y1))`` when the forward transform's bounding box is a plain box on
+    both pixel axes (so "inside" is just ``x0 <= x <= x1`` and ``y0 <= y <= y1``), else None."""
+    from astropy.modeling.bounding_box import ModelBoundingBox
+
+    try:
+        bbox = wcs.forward_transform.bounding_box
+    except (NotImplementedError, AttributeError):
+        return None
+    if not isinstance(bbox, ModelBoundingBox) or bbox.ignored or len(bbox.intervals) != 2:
+        return None
+    (x0, x1), (y0, y1) = bbox.bounding_box(order="F")
+    return (float(x0), float(x1)), (float(y0), float(y1))
+
+
+def calc_pixmap(wcs_from, wcs_to, shape, stepsize=1, order=1, block_rows=64) -> np.ndarray:
     """(ny, nx, 2) float64: where each pixel centre of ``wcs_from`` lands in ``wcs_to`` pixels.
 
     Pixels outside ``wcs_from``'s bounding box map to NaN; ``wcs_to``'s bounding box is not
     applied.  ``stepsize`` > 1 evaluates the WCS on a coarser grid and interpolates with a
     bivariate spline of ``order`` 1 or 3 (falling back to the full evaluation when the coarse
     grid has non-finite values).
+
+    The full evaluation runs in blocks of ``block_rows`` rows on the thread budget's cores,
+    with numpy's BLAS held to one thread meanwhile (the sky rotations' matrix products would
+    otherwise start BLAS threads that compete with the blocks for the same cores).  Each
+    element is computed exactly as by one full-frame call.
     """
     ny, nx = shape
     out = np.empty((ny, nx, 2), np.float64)
@@ -215,26 +238,29 @@ def calc_pixmap(wcs_from, wcs_to, shape, stepsize=1, order=1, block_rows=256) ->
         if _spline_pixmap(wcs_from, wcs_to, out, (xmin, xmax, ymin, ymax), stepsize, order):
             return out
     xs = np.arange(nx, dtype=np.float64)
+    plain = _plain_bbox(wcs_from) if bbox is not None else None
+    x_inside = plain is not None and plain[0][0] <= 0 and nx - 1 <= plain[0][1]
 
     def block(r0):
         r1 = min(ny, r0 + block_rows)
         y, x = np.meshgrid(np.arange(r0, r1, dtype=np.float64), xs, indexing="ij")
-        px, py = _map_block(wcs_from, wcs_to, x, y)
+        inside = x_inside and plain[1][0] <= r0 and r1 - 1 <= plain[1][1]
+        px, py = _map_block(wcs_from, wcs_to, x, y, inside=inside)
         out[r0:r1, :, 0] = px
         out[r0:r1, :, 1] = py
 
     starts = range(0, ny, block_rows)
     nthreads = min(threads(), len(starts))
-    if nthreads > 1:
-        # the transforms' numpy arithmetic releases the GIL: row blocks on several cores
-        # (each block is the same element-wise computation, so the map is unchanged)
-        from concurrent.futures import ThreadPoolExecutor
+    with blas_threads(1):
+        if nthreads > 1:
+            # the transforms' numpy arithmetic releases the GIL: row blocks on several cores
+            from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(nthreads) as pool:
-            list(pool.map(block, starts))
-    else:
-        for r0 in starts:
-            block(r0)
+            with ThreadPoolExecutor(nthreads) as pool:
+                list(pool.map(block, starts))
+        else:
+            for r0 in starts:
+                block(r0)
     return out
 
 

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 
 from ..errors import JwcalError
-from .worker import execute, limit_blas_threads
+from .worker import execute, limit_blas_threads, restore_malloc_defaults
 
 
 class SerialExecutor:
@@ -83,6 +83,7 @@ class DaskExecutor:
                                          host="127.0.0.1", dashboard_address=None)
             self.client = Client(self._cluster)
         self.client.run(limit_blas_threads)
+        self.client.run(restore_malloc_defaults)
         self.workers = len(self.client.scheduler_info().get("workers", {})) or workers
 
     def submit(self, job):

@@ -11,12 +11,10 @@ from ...errors import BadInputError, ParameterError
 from ...runner import Param, StepResult
 from .._refs import cutout
 from .._stepbase import RampStep, threads_for
+from .likely import LIKELY_MIN_NGROUPS, fit_ramps_likely  # below LIKELY_MIN_NGROUPS: OLS_C
 from .ols import fit_ramps
 
 __all__ = ["RampFitStep", "RampFitOutputModel", "flag_group_range"]
-
-#: Fewer groups than this make ``jwst`` fall back from LIKELY to OLS_C.
-LIKELY_MIN_NGROUPS = 4
 
 
 @register_model
@@ -58,7 +56,8 @@ def flag_group_range(groupdq, firstgroup, lastgroup, log=None) -> None:
 
 
 class RampFitStep(RampStep):
-    """Fit the ramps with :func:`jwcore.steps.ramp_fitting.fit_ramps` (OLS_C, optimal weighting).
+    """Fit the ramps with :func:`jwcore.steps.ramp_fitting.fit_ramps` (OLS_C, optimal weighting)
+    or, with ``algorithm="LIKELY"``, :func:`jwcore.steps.ramp_fitting.fit_ramps_likely`.
 
     Returns the ``rate`` ImageModel (SCI, DQ, ERR, VAR_POISSON, VAR_RNOISE in DN/s) with the
     per-integration ``rateints`` CubeModel (with INT_TIMES) as the extra product, as ``jwst``
@@ -74,10 +73,15 @@ class RampFitStep(RampStep):
     ZEROFRAME (a saved float32 ``_ramp.fits``) to its C code unswapped and misreads it, the
     values are used whatever the byte order.
 
-    Not implemented: ``algorithm="LIKELY"`` (an error when it would be used; ``jwst`` also
-    switches to LIKELY for exposures with per-read times) and the IFU image type for
-    NRS_IFU / MIR_MRS (the rate is an ImageModel).  When every ramp starts saturated there
-    is nothing to fit and ``jwst`` writes no rate: jwcal raises an error saying so.
+    LIKELY (the likelihood fit, :mod:`jwcore.steps.ramp_fitting.likely`) is also used, as by
+    ``jwst``, for exposures with explicit ``read_times``; with fewer than four groups OLS_C
+    is used instead.  It ignores ``suppress_one_group`` and MIRI edge-group trimming, uses
+    the ZEROFRAME when the first group has two or more frames, and with ``save_opt`` writes
+    the chi-square image (``likely_chisq``) instead of ``fitopt``.
+
+    Not implemented: the IFU image type for NRS_IFU / MIR_MRS (the rate is an ImageModel).
+    When every ramp starts saturated there is nothing to fit and ``jwst`` writes no rate
+    (OLS_C): jwcal raises an error saying so.
     """
 
     name = "ramp_fit"
@@ -100,14 +104,17 @@ class RampFitStep(RampStep):
         meta = model.meta
         shape = model.data.shape
         algorithm = self.algorithm.upper()
-        if meta.get("exposure.read_times") and algorithm != "LIKELY":
+        read_times = meta.get("exposure.read_times")
+        if read_times is None or len(read_times) == 0:
+            read_times = None
+        if read_times is not None and algorithm != "LIKELY":
             self.log.warning("Setting the algorithm to LIKELY for unevenly sampled exposure")
             algorithm = "LIKELY"
         if algorithm == "LIKELY" and shape[1] < LIKELY_MIN_NGROUPS:
             self.log.info("LIKELY needs at least %d groups; using OLS_C", LIKELY_MIN_NGROUPS)
             algorithm = "OLS_C"
-        if algorithm != "OLS_C":
-            raise ParameterError("ramp_fit algorithm LIKELY is not implemented in jwcal yet; use OLS_C")
+        if algorithm not in ("OLS_C", "LIKELY"):
+            raise ParameterError(f"ramp_fit algorithm must be OLS_C or LIKELY, not {self.algorithm!r}")
 
         rn_ref = self.require(refs, "readnoise")
         gain_ref = self.require(refs, "gain")
@@ -120,6 +127,25 @@ class RampFitStep(RampStep):
         if self.firstgroup is not None or self.lastgroup is not None:
             flag_group_range(model.groupdq, self.firstgroup, self.lastgroup, self.log)
 
+        dark = model.average_dark_current if model.has("average_dark_current") else None
+        zeroframe = model.zeroframe if model.has("zeroframe") else None
+        if algorithm == "LIKELY":
+            self.log.info("Using algorithm = LIKELY")
+            result = fit_ramps_likely(
+                model.data, model.groupdq, model.pixeldq, readnoise, gain,
+                frame_time=meta.exposure.frame_time, nframes=meta.exposure.nframes or 1,
+                groupgap=meta.exposure.groupgap or 0, read_times=read_times,
+                average_dark_current=dark, zeroframe=zeroframe,
+                max_workers=threads_for(self.maximum_cores),
+            )
+            rate = self._product(ImageModel, model, result.image)
+            rateints = self._product(CubeModel, model, result.integ)
+            if model.has("int_times"):
+                rateints.int_times = model.int_times
+            if self.save_opt:
+                self._save_chisq(model, result.chisq)
+            return StepResult(rate, {"rateints": rateints})
+
         layout = self.layout(model)
         result = fit_ramps(
             model.data, model.groupdq, model.pixeldq, readnoise, gain,
@@ -127,11 +153,11 @@ class RampFitStep(RampStep):
             nframes=meta.exposure.nframes or 1, groupgap=meta.exposure.groupgap or 0,
             dropframes1=meta.exposure.drop_frames1, suppress_one_group=self.suppress_one_group,
             save_opt=self.save_opt, max_workers=threads_for(self.maximum_cores),
-            average_dark_current=model.average_dark_current if model.has("average_dark_current") else None,
+            average_dark_current=dark,
             # fit_ramps trims all-DO_NOT_USE edge groups for instrument "MIRI"; the layout decides
             trim_unused_groups=layout.trim_unused_groups,
             # as jwst: whenever the ramp carries a ZEROFRAME (only used without suppression)
-            zeroframe=model.zeroframe if model.has("zeroframe") else None,
+            zeroframe=zeroframe,
         )
         if result.image is None:
             raise BadInputError("ramp_fit: no ramp can be fitted (every first group is saturated, or too "
@@ -157,15 +183,24 @@ class RampFitStep(RampStep):
         return out
 
     def _save_opt(self, ramp, opt):
-        from ...runner.naming import output_path
-
         product = RampFitOutputModel(**{name: getattr(opt, name) for name in opt._fields})
         product.copy_meta_from(ramp)
+        self._save_extra(product, "fitopt")
+
+    def _save_chisq(self, ramp, chisq):
+        """LIKELY's optional product: the exposure's chi-square image (``likely_chisq``)."""
+        product = ImageModel(data=chisq)
+        product.copy_meta_from(ramp)
+        self._save_extra(product, "likely_chisq")
+
+    def _save_extra(self, product, suffix):
+        from ...runner.naming import output_path
+
         ctx = self.context
         if self.opt_name:
             folder = self.output_dir or (ctx.output_dir if ctx else None) or "."
-            path = output_path(self.opt_name, "fitopt", folder)
+            path = output_path(self.opt_name, suffix, folder)
             product.save(path)
             self.log.info("Saved %s", path)
         elif ctx is not None:
-            ctx.save(product, "fitopt", step=self)
+            ctx.save(product, suffix, step=self)

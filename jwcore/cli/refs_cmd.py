@@ -74,4 +74,24 @@ def add_cmd(files, refs):
     store.save_index()
 
 
+@refs.command("verify")
+@_REFS
+def verify_cmd(refs):
+    """Hash every file of the store and compare with its recorded SHA-256 (selection only
+    re-hashes a file whose size or modification time changed)."""
+    from ..errors import JwcalError, ReferenceFileError
+
+    store = _open(refs)
+    bad = []
+    for entry in store.entries:
+        try:
+            store.verified_path(entry, full=True)
+        except ReferenceFileError as exc:
+            bad.append(str(exc))
+            click.echo(f"BAD  {entry.file}", err=True)
+    click.echo(f"{len(store.entries) - len(bad)} of {len(store.entries)} reference files match their checksums")
+    if bad:
+        raise JwcalError(bad[0] if len(bad) == 1 else f"{len(bad)} reference files fail their checksums")
+
+
 COMMANDS = (refs,)

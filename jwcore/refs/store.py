@@ -173,6 +173,11 @@ class StoreEntry:
     sha256: str = ""
     pedigree: str = ""
     description: str = ""
+    # the file's size and modification time when its SHA-256 was taken: a file that still
+    # has both is not hashed again at selection (as git trusts its index); `jwcal refs
+    # verify` hashes everything
+    size: int = 0
+    mtime_ns: int = 0
 
 
 class LocalStore:
@@ -227,9 +232,10 @@ class LocalStore:
         if copy and path.resolve() != dest.resolve():
             with atomic_path(dest) as tmp:
                 shutil.copyfile(path, tmp)
+        st = dest.stat()
         entry = StoreEntry(file=path.name, reftype=reftype, instrument=instrument, useafter=useafter,
                            match=match, sha256=sha256(dest), pedigree=str(header.get("PEDIGREE", "")),
-                           description=str(header.get("DESCRIP", "")))
+                           description=str(header.get("DESCRIP", "")), size=st.st_size, mtime_ns=st.st_mtime_ns)
         self._entries = [e for e in self.entries if e.file != entry.file] + [entry]
         return entry
 
@@ -267,11 +273,19 @@ class LocalStore:
                 return best
         return None
 
-    def verified_path(self, entry: StoreEntry) -> Path:
+    def verified_path(self, entry: StoreEntry, *, full: bool = False) -> Path:
+        """The entry's file, checked against its SHA-256 unless its size and modification time
+        are still those recorded when it was hashed (``full``: always hash)."""
         path = self.root / entry.file
         if not path.is_file():
             raise ReferenceFileError(f"reference store {self.root}: {entry.file} is listed but missing")
-        if entry.sha256 and _checked_sha256(path) != entry.sha256:
+        if not entry.sha256:
+            return path
+        if not full and entry.size and entry.mtime_ns:
+            st = path.stat()
+            if (st.st_size, st.st_mtime_ns) == (entry.size, entry.mtime_ns):
+                return path
+        if _checked_sha256(path, fresh=full) != entry.sha256:
             raise ReferenceFileError(f"reference store {self.root}: {entry.file} fails its checksum (corrupted?); refusing it")
         return path
 
@@ -279,11 +293,11 @@ class LocalStore:
 _VERIFIED: dict = {}
 
 
-def _checked_sha256(path: Path) -> str:
+def _checked_sha256(path: Path, fresh: bool = False) -> str:
     """SHA-256 of a reference, computed once per process for a given (path, size, mtime)."""
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _VERIFIED:
+    if fresh or key not in _VERIFIED:
         _VERIFIED[key] = sha256(path)
     return _VERIFIED[key]
 

@@ -80,3 +80,22 @@ def test_select_reports_a_corrupted_file(inst_pm, tmp_path, capsys, delivered, m
     path = exposure_meta("NIRCAM", "NRCA1", subarray__name="FULL").save(tmp_path / "x_uncal.fits")
     code, out, _ = run(["refs", "select", str(path), "gain"], capsys)
     assert "none:" in out and "checksum" in out
+
+
+def test_verify_hashes_every_file(inst_pm, tmp_path, capsys, delivered):
+    store = tmp_path / "store"
+    code, _, err = run(["refs", "add", str(delivered[0]), str(delivered[1]), "--refs", str(store)], capsys)
+    assert code in (0, None), err
+    code, out, _ = run(["refs", "verify", "--refs", str(store)], capsys)
+    assert code in (0, None) and "2 of 2 reference files match" in out
+    target = store / delivered[1].name
+    st = target.stat()
+    data = bytearray(target.read_bytes())
+    data[-100] ^= 0x01
+    target.write_bytes(bytes(data))
+    import os
+
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    code, out, err = run(["refs", "verify", "--refs", str(store)], capsys)
+    assert code == 2 or code == 1
+    assert "1 of 2 reference files match" in out and delivered[1].name in err

@@ -236,3 +236,37 @@ def test_corrupted_or_missing_file_is_refused(inst_pm, store, tmp_path):
     path.unlink()
     with pytest.raises(ReferenceFileError, match="missing"):
         chosen(inst_pm, LocalStore(store.root), "gain", expo)
+
+
+def test_unchanged_file_is_not_hashed_again_but_verify_hashes_everything(inst_pm, store, tmp_path, monkeypatch):
+    """A file whose size and modification time are those recorded at ``add`` is trusted
+    (no SHA-256 at selection); a same-size change with the old mtime restored slips through
+    selection but not ``verify``; any other change is hashed and refused."""
+    import os
+
+    from jwcore.refs import store as store_mod
+
+    store = add(inst_pm, store, tmp_path / "src",
+                ("g.fits", "gain", "FGS", "2022-01-01T00:00:00",
+                 {"instrument__detector": "GUIDER1", "subarray__name": "FULL"}))
+    entry = store.entries[0]
+    path = store.root / "g.fits"
+    st = path.stat()
+    assert (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns)
+    hashed = []
+    real = store_mod.sha256
+    monkeypatch.setattr(store_mod, "sha256", lambda p: hashed.append(p) or real(p))
+    expo = exposure_meta("FGS", "GUIDER1", subarray__name="FULL")
+    assert chosen(inst_pm, LocalStore(store.root), "gain", expo) == "g.fits"
+    assert hashed == []
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))          # size and mtime as recorded
+    assert chosen(inst_pm, LocalStore(store.root), "gain", expo) == "g.fits"
+    with pytest.raises(ReferenceFileError, match="checksum"):
+        LocalStore(store.root).verified_path(entry, full=True)
+    os.utime(path)                                                 # now the mtime differs
+    with pytest.raises(ReferenceFileError, match="checksum"):
+        chosen(inst_pm, LocalStore(store.root), "gain", expo)
+    assert hashed

@@ -58,8 +58,10 @@ DQ is not modified.  ``jwst`` marks the step COMPLETE in all these cases, includ
 no reference pixel was usable; it is SKIPPED only when a subarray does not fit in the
 2048 x 2048 frame.
 
-Not implemented here: NIRSpec IRS2 (``preserve_irs2_refpix``, ``ovr_corr_mitigation_ftr``,
-``irs2_mean_subtraction`` only apply there), the ``"sirs"`` algorithm (``sigreject``,
+NIRSpec IRS2 readouts (``preserve_irs2_refpix``, ``ovr_corr_mitigation_ftr``,
+``irs2_mean_subtraction``) are corrected by :mod:`jwcore.steps.refpix.irs2`.
+
+Not implemented here: the ``"sirs"`` algorithm (``sigreject``,
 ``gaussmooth``, ``halfwidth``; it needs the SIRSKERNEL reference file, and ``jwst`` falls
 back to ``"median"`` when there is none), and multistripe/superstripe subarrays.
 """

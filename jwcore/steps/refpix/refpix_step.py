@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...errors import BadInputError, ParameterError
 from ...parallel import threads
 from ...runner import Param, SkipStep
 from .._refs import is_irs2
 from .._stepbase import RampStep
+from .irs2 import (
+    IRS2_TABLE_LENGTH,
+    correct_irs2,
+    flag_bad_refpix,
+    irs2_coefficients,
+    irs2_dms_rows,
+    mean_subtract_irs2,
+    replace_bad_refpix,
+    strip_irs2_rows,
+)
 from .miri import correct_miri
 from .nir import correct_nir, correct_nir_zeroframe
 
@@ -30,12 +42,24 @@ class RefPixStep(RampStep):
       with ``odd_even_rows`` and ``siglimit``; subarrays are SKIPPED when
       ``layout.refpix_subarrays`` is False.
 
-    Not implemented (the step says so): NIRSpec IRS2 readouts (SKIPPED with a warning; the
-    ``ovr_corr_mitigation_ftr``, ``preserve_irs2_refpix`` and ``irs2_mean_subtraction``
-    parameters only apply there), and the ``"sirs"`` algorithm when a SIRSKERNEL reference
-    exists (an error; without one ``jwst`` falls back to ``"median"``, and so does jwcal).
-    REFPIX is asked for only for IRS2 data and SIRSKERNEL only for ``refpix_algorithm="sirs"``
-    on near-IR full frames, as ``jwst`` does.
+    * NIRSpec IRS2 readouts (NRSIRS2, NRSIRS2RAPID: 3200 DMS rows, detector NRS1 or NRS2),
+      in ``jwst``'s order (see :mod:`jwcore.steps.refpix.irs2`): flag suspicious interleaved
+      reference rows (``ovr_corr_mitigation_ftr`` sigma; BAD_REF_PIXEL | DO_NOT_USE over the
+      row of PIXELDQ); with ``irs2_mean_subtraction`` the top/bottom reference-row correction
+      over the five IRS2 sections (``odd_even_columns``, ``siglimit``; never the side
+      correction, whatever ``use_side_ref_pixels`` says; ZEROFRAME too when present); replace
+      the flagged reference rows; then the Fourier-domain correction with the REFPIX reference
+      (IRS2 table of alpha/beta coefficients and its DQ table of bad reference pixels).  With
+      ``preserve_irs2_refpix=False`` (default) SCI, PIXELDQ and GROUPDQ (and ERR if present)
+      keep only the 2048 normal rows, so the following steps see a 2048 x 2048 ramp; with
+      True they keep the 3200-row layout.  ZEROFRAME and REFOUT are left as they are.
+      SKIPPED, after the flagging and replacing, when REFPIX is N/A or its table does not have
+      2 x 712 x 2048 rows (both as ``jwst``).
+
+    Not implemented: the ``"sirs"`` algorithm when a SIRSKERNEL reference exists (an error;
+    without one ``jwst`` falls back to ``"median"``, and so does jwcal).  REFPIX is asked for
+    only for IRS2 data and SIRSKERNEL only for ``refpix_algorithm="sirs"`` on near-IR full
+    frames, as ``jwst`` does.
     """
 
     name = "refpix"
@@ -75,7 +99,7 @@ class RefPixStep(RampStep):
         shape = data.shape
         meta = model.meta
         if is_irs2(shape):
-            raise SkipStep("NIRSpec IRS2 reference-pixel correction is not implemented in jwcal yet")
+            return self._process_irs2(model, refs)
         layout = self.layout(model)
         if layout.refpix == "interleaved-columns":
             if layout.is_subarray(shape) and not layout.refpix_subarrays:
@@ -108,3 +132,93 @@ class RefPixStep(RampStep):
         if meta.exposure.zero_frame and model.has("zeroframe"):
             correct_nir_zeroframe(model.zeroframe, model.pixeldq, **kwargs)
         return model
+
+    # ------------------------------------------------------------------------ IRS2
+    def _process_irs2(self, model, refs):
+        meta = model.meta
+        data = model.data
+        shape = data.shape
+        detector = str(meta.instrument.detector or "").upper()
+        if detector not in ("NRS1", "NRS2") or shape[-2] <= shape[-1]:
+            raise BadInputError(f"IRS2 data must be NIRSpec NRS1/NRS2 with 3200 DMS rows, got "
+                                f"{detector or 'no detector'} {shape[-2:]}")
+        n = int(meta.exposure.nrs_normal or 16)
+        r = int(meta.exposure.nrs_reference or 4)
+        pixeldq = model.pixeldq
+        flag_bad_refpix(data, pixeldq, nrs_normal=n, nrs_reference=r, n_sigma=self.ovr_corr_mitigation_ftr)
+        if self.irs2_mean_subtraction:
+            fastaxis, slowaxis = meta.subarray.fastaxis, meta.subarray.slowaxis
+            if fastaxis is None or slowaxis is None:
+                raise BadInputError("refpix needs FASTAXIS and SLOWAXIS (meta.subarray.fastaxis/slowaxis)")
+            if self.use_side_ref_pixels:
+                self.log.info("Turning off side pixel correction for IRS2")
+            kwargs = dict(fastaxis=int(fastaxis), slowaxis=int(slowaxis), nrs_normal=n, nrs_reference=r,
+                          odd_even_columns=self.odd_even_columns, siglimit=self.siglimit, max_workers=threads())
+            mean_subtract_irs2(data, pixeldq, **kwargs)
+            if meta.exposure.zero_frame and model.has("zeroframe"):
+                zeroframe = model.zeroframe
+                was_zero = zeroframe == 0.0
+                mean_subtract_irs2(zeroframe[:, None], pixeldq, **kwargs)
+                zeroframe[was_zero] = 0.0
+        replace_bad_refpix(data, pixeldq, nrs_normal=n, nrs_reference=r)
+
+        path = refs.path("refpix")
+        if path is None:
+            raise SkipStep("no REFPIX reference file (N/A) for IRS2 data; refpix step skipped")
+        alpha, beta, dq_table, nrows = _read_irs2_reference(path)
+        if alpha is None:
+            raise SkipStep(f"REFPIX IRS2 table has {nrows} rows, expected {IRS2_TABLE_LENGTH}")
+        preserve = bool(self.preserve_irs2_refpix)
+        out = correct_irs2(data, pixeldq, alpha, beta, detector=detector, nrs_normal=n, nrs_reference=r,
+                           dq_table=dq_table, preserve_refpix=preserve, max_workers=threads())
+        del alpha, beta
+        if preserve:
+            return model
+        rows = irs2_dms_rows(detector, shape[-2], n, r)
+        err = model.err if model.has("err") else None
+        model.data = out
+        model.pixeldq = strip_irs2_rows(pixeldq, rows)
+        model.groupdq = strip_irs2_rows(model.groupdq, rows)
+        if err is not None and err.shape == shape:
+            model.err = strip_irs2_rows(err, rows)
+        return model
+
+
+def _read_irs2_reference(path):
+    """The IRS2 REFPIX reference: ``(alpha, beta, dq_table)`` with the complex64 coefficients
+    of :func:`~jwcore.steps.refpix.irs2.irs2_coefficients` and the DQ table's
+    ``(output, odd_even, mask)`` columns (None when absent or empty).  FITS columns are read
+    one at a time from the memory-mapped file, through astropy's column access (TZERO
+    applied); an ``alpha`` of the wrong length gives ``alpha=None``."""
+    def coefficients(table, length):
+        if length != IRS2_TABLE_LENGTH:
+            return None, None
+        return irs2_coefficients(table)
+
+    if str(path).endswith(".asdf"):
+        import asdf
+
+        with asdf.open(path, lazy_load=False, memmap=False) as af:
+            table = af.tree["irs2_table"]
+            alpha, beta = coefficients(table, len(table["alpha_0"]))
+            dqt = af.tree.get("dq_table")
+            dq_table = None
+            if dqt is not None and len(dqt) > 0:
+                dq_table = tuple(np.array(dqt[c]) for c in ("OUTPUT", "ODD_EVEN", "MASK"))
+        return alpha, beta, dq_table, len(table["alpha_0"])
+
+    from astropy.io import fits
+
+    with fits.open(path, memmap=True) as hdul:
+        if "IRS2" not in hdul or hdul["IRS2"].data is None:
+            raise BadInputError(f"REFPIX reference {path} has no IRS2 table")
+        table = hdul["IRS2"].data
+        nrows = len(table)
+        alpha, beta = coefficients(table, nrows)
+        del table
+        dq_table = None
+        if "DQ" in hdul and hdul["DQ"].data is not None and len(hdul["DQ"].data) > 0:
+            dqt = hdul["DQ"].data
+            dq_table = tuple(np.array(dqt.field(c)) for c in ("OUTPUT", "ODD_EVEN", "MASK"))
+            del dqt
+    return alpha, beta, dq_table, nrows

@@ -208,8 +208,8 @@ def test_subarray_outside_frame_skipped():
     assert np.array_equal(data, before)
 
 
-def test_sirs_not_implemented():
-    with pytest.raises(NotImplementedError):
+def test_sirs_without_kernels_is_an_error():
+    with pytest.raises(ValueError, match="(?i)kernel"):
         correct_nir(
             np.zeros((1, 1, 8, 8), np.float32),
             np.zeros((8, 8), np.uint32),

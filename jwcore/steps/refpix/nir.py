@@ -61,9 +61,14 @@ no reference pixel was usable; it is SKIPPED only when a subarray does not fit i
 NIRSpec IRS2 readouts (``preserve_irs2_refpix``, ``ovr_corr_mitigation_ftr``,
 ``irs2_mean_subtraction``) are corrected by :mod:`jwcore.steps.refpix.irs2`.
 
-Not implemented here: the ``"sirs"`` algorithm (``sigreject``,
-``gaussmooth``, ``halfwidth``; it needs the SIRSKERNEL reference file, and ``jwst`` falls
-back to ``"median"`` when there is none), and multistripe/superstripe subarrays.
+``refpix_algorithm="sirs"`` (full frames only, with ``use_side_ref_pixels``): step 2's
+running median is replaced by the SIRS template of :mod:`jwcore.steps.refpix.sirs` (kernels
+from the SIRSKERNEL reference, ``sigreject``), one value per row and amplifier, computed from
+the side columns after step 1 and subtracted in float64 (the float64 quirk above applies
+alike).  Without kernels (no SIRSKERNEL, or none for the detector) ``jwst`` runs the
+median algorithm; the step then calls this module with ``"median"``.
+
+Not implemented here: multistripe/superstripe subarrays.
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ import numpy as np
 
 from jwcore import dq
 from jwcore.steps.refpix._clip import clipped_mean
+from jwcore.steps.refpix.sirs import SirsKernels, sirs_column_slices, sirs_template
 
 __all__ = [
     "NIR_FULL",
@@ -268,12 +274,15 @@ class _AmpPlan:
         return out
 
 
-def _correct_plane_amps(plane, plan: _AmpPlan, siglimit, use_side, length, gain, wide):
+def _correct_plane_amps(plane, plan: _AmpPlan, siglimit, use_side, length, gain, wide, sirs=None,
+                        sigreject=4.0):
     """Correct one detector-frame plane (a view into the ramp), in place.
 
     ``wide``: hold the plane in float64 throughout, as ``jwst`` does for every plane but
     the first of a run when the side correction is on (its work buffer becomes the
     float64 result of the side subtraction and is reused for the following groups).
+    ``sirs``: :class:`~jwcore.steps.refpix.sirs.SirsKernels` to use instead of the running
+    median (full frames only).
     """
     work = np.float64 if wide else plane.dtype
     top = plan.strip_values(plane, "top", work).ravel()
@@ -307,16 +316,24 @@ def _correct_plane_amps(plane, plan: _AmpPlan, siglimit, use_side, length, gain,
                 cs = _parity_slice(f0, f1, st, s0, NREF)
                 if cs is not None:
                     strip[:, cs] -= ref
-    left = _running_median(left, plan.strip_dq["left"], length)
-    right = _running_median(right, plan.strip_dq["right"], length)
-    side = gain * _combine_sides(left, right)[plan.r0 : plan.r0 + plan.nyd]
+    if sirs is not None:
+        template = sirs_template(left, right, sirs, sigreject=sigreject)
+        amps = list(enumerate(sirs_column_slices(sirs.nchan, plan.nxd)))
+    else:
+        left = _running_median(left, plan.strip_dq["left"], length)
+        right = _running_median(right, plan.strip_dq["right"], length)
+        side = gain * _combine_sides(left, right)[plan.r0 : plan.r0 + plan.nyd]
     for b0 in range(0, plan.nyd, _ROW_BLOCK):
         b1 = min(b0 + _ROW_BLOCK, plan.nyd)
         blk = plane[b0:b1].astype(np.float64)
         if wide:
             for cs, ref in local:
                 blk[:, cs] -= ref
-        blk -= side[b0:b1, None]
+        if sirs is not None:
+            for c, cs in amps:
+                blk[:, cs] -= template[b0:b1, c, None]
+        else:
+            blk -= side[b0:b1, None]
         plane[b0:b1] = blk
 
 
@@ -358,6 +375,8 @@ def correct_nir(
     edgeless_subarray: bool = False,
     max_workers: int | None = 2,
     continued: bool = False,
+    sirs_kernels: SirsKernels | None = None,
+    sigreject: float = 4.0,
 ) -> str:
     """Reference-pixel correction of a NIR ramp, in place.
 
@@ -371,9 +390,13 @@ def correct_nir(
         frame, any other value (1, None) uses the single-output subarray scheme.
     odd_even_columns, use_side_ref_pixels, side_smoothing_length, side_gain, siglimit :
         the RefPixStep parameters of the same names (``jwst`` 3.0.0 defaults).
-    refpix_algorithm : only ``"median"`` is implemented; ``"sirs"`` raises
-        NotImplementedError (``jwst`` uses the median algorithm for it as well when no
-        SIRSKERNEL reference is available, and for subarrays; call with ``"median"`` then).
+    refpix_algorithm : ``"median"`` or ``"sirs"``.  ``"sirs"`` with ``sirs_kernels`` replaces
+        the running median of the side pixels by the SIRS template (see
+        :mod:`jwcore.steps.refpix.sirs`); it needs a 2048 x 2048 frame (ValueError for a
+        four-output subarray) and does nothing without ``use_side_ref_pixels`` or on a
+        one-output subarray (no side correction there), as in ``jwst``.  ``"sirs"`` without
+        kernels is a ValueError: ``jwst``'s fall-back without SIRSKERNEL (or without
+        coefficients for the detector) is the median algorithm, so pass ``"median"`` then.
     edgeless_subarray : add REFERENCE_PIXEL to the first and last four DMS columns of the
         subarray, as ``jwst`` does for the NIRSpec SUB512, SUB512S and SUB32 subarrays.
     max_workers : threads over the (integration, group) planes.
@@ -382,14 +405,20 @@ def correct_nir(
         corrected in float64 (rounded to float32 once at the end).  ``continued=True``
         makes the first plane float64 too, which is what happens to a ZEROFRAME that
         ``jwst`` corrects after the science ramp (see :func:`correct_nir_zeroframe`).
+    sirs_kernels : :class:`~jwcore.steps.refpix.sirs.SirsKernels` from
+        :func:`~jwcore.steps.refpix.sirs.sirs_kernels`; used with ``refpix_algorithm="sirs"``.
+    sigreject : outlier rejection of the SIRS side pixels, in MAD-derived sigmas.
 
     Returns
     -------
     ``"COMPLETE"`` or ``"SKIPPED"`` (subarray that does not fit in the 2048 x 2048 frame),
     the value ``jwst`` gives ``meta.cal_step.refpix``.
     """
-    if refpix_algorithm != "median":
-        raise NotImplementedError(f"refpix_algorithm={refpix_algorithm!r} is not implemented")
+    if refpix_algorithm not in ("median", "sirs"):
+        raise ValueError(f"refpix_algorithm must be 'median' or 'sirs', got {refpix_algorithm!r}")
+    if refpix_algorithm == "sirs" and sirs_kernels is None:
+        raise ValueError("refpix_algorithm='sirs' needs sirs_kernels (use 'median' without a SIRSKERNEL)")
+    sirs = sirs_kernels if refpix_algorithm == "sirs" and use_side_ref_pixels else None
     if data.ndim != 4:
         raise ValueError("data must be 4-D (nints, ngroups, ny, nx)")
     ny, nx = data.shape[-2:]
@@ -414,6 +443,8 @@ def correct_nir(
     planes = [det[i, g] for i in range(det.shape[0]) for g in range(det.shape[1])]
 
     if not is_subarray or noutputs == 4:
+        if sirs is not None and is_subarray:
+            raise ValueError(f"refpix_algorithm='sirs' needs a {NIR_FULL} x {NIR_FULL} frame, got {ny} x {nx}")
         plan = _AmpPlan(pdq_det, r0, c0, odd_even_columns, use_side_ref_pixels)
 
         def work(job):
@@ -422,7 +453,8 @@ def correct_nir(
             # run is held in float32, all later ones in float64 (see _correct_plane_amps).
             wide = use_side_ref_pixels and (k > 0 or continued)
             _correct_plane_amps(
-                plane, plan, siglimit, use_side_ref_pixels, side_smoothing_length, side_gain, wide
+                plane, plan, siglimit, use_side_ref_pixels, side_smoothing_length, side_gain, wide,
+                sirs, sigreject,
             )
 
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import BadInputError, ParameterError
+from ...errors import BadInputError
 from ...parallel import threads
 from ...runner import Param, SkipStep
 from .._refs import is_irs2
@@ -21,6 +21,7 @@ from .irs2 import (
 )
 from .miri import correct_miri
 from .nir import correct_nir, correct_nir_zeroframe
+from .sirs import find_sirs_coefficients, sirs_kernels
 
 __all__ = ["RefPixStep"]
 
@@ -56,10 +57,18 @@ class RefPixStep(RampStep):
       SKIPPED, after the flagging and replacing, when REFPIX is N/A or its table does not have
       2 x 712 x 2048 rows (both as ``jwst``).
 
-    Not implemented: the ``"sirs"`` algorithm when a SIRSKERNEL reference exists (an error;
-    without one ``jwst`` falls back to ``"median"``, and so does jwcal).  REFPIX is asked for
-    only for IRS2 data and SIRSKERNEL only for ``refpix_algorithm="sirs"`` on near-IR full
-    frames, as ``jwst`` does.
+    * ``refpix_algorithm="sirs"`` on near-IR full frames (subarray name containing ``FULL``,
+      not IRS2): the side-pixel running median is replaced by the Simple Improved Reference
+      Subtraction of :mod:`jwcore.steps.refpix.sirs` (``sigreject``, ``gaussmooth``,
+      ``halfwidth``; kernels from the detector's ``gamma``/``zeta`` in the SIRSKERNEL ASDF
+      reference), after the unchanged top/bottom correction and only with
+      ``use_side_ref_pixels``; ZEROFRAME too.  As ``jwst``: the running median is used when
+      SIRSKERNEL is N/A or has no coefficients for the detector; subarrays and MIRI ignore
+      ``"sirs"``.  A ``FULL`` subarray that is not 2048 x 2048 with four outputs is an error
+      (``jwst`` would run SIRS on a zero-padded frame).
+
+    REFPIX is asked for only for IRS2 data and SIRSKERNEL only for ``refpix_algorithm="sirs"``
+    on near-IR full frames, as ``jwst`` does.
     """
 
     name = "refpix"
@@ -102,6 +111,9 @@ class RefPixStep(RampStep):
             return self._process_irs2(model, refs)
         layout = self.layout(model)
         if layout.refpix == "interleaved-columns":
+            if self.refpix_algorithm == "sirs":
+                self.log.info("Simple Improved Reference Subtraction (SIRS) not applied for %s data.",
+                              meta.instrument.name)
             if layout.is_subarray(shape) and not layout.refpix_subarrays:
                 raise SkipStep(f"refpix correction skipped for {meta.instrument.name} subarrays")
             status = correct_miri(data, model.pixeldq, odd_even_rows=self.odd_even_rows, siglimit=self.siglimit,
@@ -111,8 +123,7 @@ class RefPixStep(RampStep):
             return model
         if layout.refpix != "amplifier-blocks":
             raise BadInputError(f"unknown reference-pixel layout {layout.refpix!r} for {meta.instrument.name}")
-        if refs.path("sirskernel") is not None:
-            raise ParameterError("refpix_algorithm='sirs' is not implemented in jwcal; use 'median'")
+        algorithm, kernels = self._side_algorithm(model, refs)
         fastaxis, slowaxis = meta.subarray.fastaxis, meta.subarray.slowaxis
         if fastaxis is None or slowaxis is None:
             raise BadInputError("refpix needs FASTAXIS and SLOWAXIS (meta.subarray.fastaxis/slowaxis)")
@@ -122,16 +133,51 @@ class RefPixStep(RampStep):
             noutputs=meta.exposure.noutputs,
             odd_even_columns=self.odd_even_columns, use_side_ref_pixels=self.use_side_ref_pixels,
             side_smoothing_length=self.side_smoothing_length, side_gain=self.side_gain,
-            siglimit=self.siglimit, refpix_algorithm="median",
+            siglimit=self.siglimit, refpix_algorithm=algorithm, sirs_kernels=kernels, sigreject=self.sigreject,
             edgeless_subarray=str(meta.subarray.name or "") in layout.edgeless_subarrays,
             max_workers=threads(),
         )
-        status = correct_nir(data, model.pixeldq, **kwargs)
+        try:
+            status = correct_nir(data, model.pixeldq, **kwargs)
+        except ValueError as exc:
+            if kernels is None:
+                raise
+            raise BadInputError(str(exc)) from exc
         if status != "COMPLETE":
             raise SkipStep("Subarray doesn't fit in full-sized array")
         if meta.exposure.zero_frame and model.has("zeroframe"):
             correct_nir_zeroframe(model.zeroframe, model.pixeldq, **kwargs)
         return model
+
+    def _side_algorithm(self, model, refs):
+        """``("sirs", kernels)`` when SIRS applies (``refpix_algorithm="sirs"``, a near-IR
+        full frame, a SIRSKERNEL reference with coefficients for the detector), else
+        ``("median", None)`` -- ``jwst``'s fall-back, with its reasons logged."""
+        if self.refpix_algorithm != "sirs":
+            return "median", None
+        if "FULL" not in str(model.meta.subarray.name or ""):
+            self.log.info("Simple Improved Reference Subtraction (SIRS) not applied for subarray data.")
+            return "median", None
+        path = refs.path("sirskernel")
+        if path is None:
+            self.log.warning("No reference file found for the optimized convolution kernel; "
+                             "the running median algorithm is used for the side pixels.")
+            return "median", None
+        if not str(path).endswith(".asdf"):
+            raise BadInputError(f"SIRSKERNEL reference {path} is not an ASDF file")
+        detector = str(model.meta.instrument.detector or "")
+        coeffs = find_sirs_coefficients(refs.open("sirskernel").tree, detector)
+        if coeffs is None:
+            self.log.info("SIRS kernel coefficients not found for detector %s; the running median is used",
+                          detector)
+            return "median", None
+        try:
+            kernels = sirs_kernels(*coeffs, gaussmooth=self.gaussmooth, halfwidth=self.halfwidth)
+        except ValueError as exc:
+            raise BadInputError(f"SIRSKERNEL reference {path}: {exc}") from exc
+        self.log.info("SIRS: sigreject=%s, gaussmooth=%s, halfwidth=%s", self.sigreject, self.gaussmooth,
+                      self.halfwidth)
+        return "sirs", kernels
 
     # ------------------------------------------------------------------------ IRS2
     def _process_irs2(self, model, refs):

@@ -51,11 +51,25 @@ class Subarray:
 
 @dataclass(frozen=True)
 class ReadPattern:
-    """A readout pattern: frames averaged per group and frames skipped between groups."""
+    """A readout pattern: frames averaged per group and frames skipped between groups.
+
+    ``raw_readout`` (optional, declared by an instrument plugin) is a readout whose raw frames
+    are not laid out like the science frame, e.g. NIRSpec's IRS2 (reference pixels interleaved
+    with the normal ones).  It is an object with
+
+    * ``frame_time(spec, subarray) -> float``: TFRAME in seconds;
+    * ``keywords(spec, subarray) -> dict``: extra raw-file metadata (``"exposure.nrs_normal"``...);
+    * ``ramp_options(options) -> RampOptions``: the options the normal-pixel ramp is simulated
+      with (e.g. without the simulator's own correlated noise, which the readout adds itself);
+    * ``raw_ramp(state, subarray, pattern, result, *, frame_time, seed, options) -> RampResult``:
+      the raw exposure (``result.data`` in the readout's layout) from the simulated
+      normal-pixel ramp ``result``.
+    """
 
     name: str
     nframes: int = 1
     groupgap: int = 0
+    raw_readout: object | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -171,8 +185,11 @@ class DetectorSpec:
     snowball_rate: float = 0.05       # large events / detector / s
     extra_keywords: Mapping[str, object] = field(default_factory=dict)
     # Instrument-specific reference writers, called as ``fn(writer, filters)`` after the common
-    # set (``writer``: jwcore.sim.references' writer, with ``asdf(name, tree)`` and
-    # ``asdf_meta(reftype, description, model_type)``); e.g. NIRSpec's optical model.
+    # set (``writer``: jwcore.sim.references' writer, with ``fits(cls, name, meta, **arrays)``,
+    # ``base_meta(reftype, description, subarray=, extra=)``, ``asdf(name, tree)``,
+    # ``asdf_meta(reftype, description, model_type)``, and the set's ``readpatt`` (ReadPattern),
+    # ``ngroups``, ``nints``, ``subarrays`` (names) and ``window`` (Subarray or None));
+    # e.g. NIRSpec's optical model and IRS2 references.
     reference_writers: tuple = ()
     # Imaging photometry references (APCORR, ABVEGAOFFSET) and their table layout; None: none
     # written (e.g. NIRSpec, which has no imaging source catalog).
@@ -233,9 +250,14 @@ class DetectorSpec:
                              f"{', '.join(self.filters)}") from None
 
     # -- timing ---------------------------------------------------------------------------
-    def frame_time(self, subarray: str | Subarray = "FULL") -> float:
-        """TFRAME in seconds for a subarray (the instrument's readout-clocking rule)."""
+    def frame_time(self, subarray: str | Subarray = "FULL", readpatt: str | ReadPattern | None = None) -> float:
+        """TFRAME in seconds for a subarray (the instrument's readout-clocking rule, or the
+        readout pattern's own when it has a ``raw_readout``, e.g. NIRSpec IRS2)."""
         sub = subarray if isinstance(subarray, Subarray) else self.subarray(subarray)
+        if readpatt is not None:
+            patt = readpatt if isinstance(readpatt, ReadPattern) else self.readout(readpatt)
+            if patt.raw_readout is not None:
+                return float(patt.raw_readout.frame_time(self, sub))
         if self.frame_time_rule == "table":
             try:
                 return float(self.frame_times[sub.name])

@@ -78,7 +78,7 @@ class ExposureProducts:
 def timing(spec: DetectorSpec, cfg: ExposureConfig) -> dict:
     sub = spec.subarray(cfg.subarray)
     patt = spec.readout(cfg.readpatt or spec.default_readpatt)
-    tframe = spec.frame_time(sub)
+    tframe = spec.frame_time(sub, patt)
     tgroup = (patt.nframes + patt.groupgap) * tframe
     effint = cfg.ngroups * tgroup
     nresets = 1
@@ -189,7 +189,11 @@ def build_metadata(spec: DetectorSpec, cfg: ExposureConfig, pointing: Pointing, 
     }
     if spec.sca_num is not None:
         meta["exposure"]["sca_num"] = spec.sca_num
-    for path, value in spec.extra_keywords.items():
+    raw_readout = spec.readout(t["readpatt"]).raw_readout
+    extra = dict(spec.extra_keywords)
+    if raw_readout is not None:
+        extra.update(raw_readout.keywords(spec, sub))
+    for path, value in extra.items():
         node = meta
         *branches, leaf = path.split(".")
         for b in branches:
@@ -258,6 +262,9 @@ def simulate_exposure(spec: DetectorSpec, cfg: ExposureConfig, outdir, scene: Sc
     filt = spec.filter(cfg.filter)
     t = timing(spec, cfg)
     patt = spec.readout(t["readpatt"])
+    raw_readout = patt.raw_readout
+    if raw_readout is not None and cfg.zero_frame:
+        raise JwcalError(f"{spec.detector}: no ZEROFRAME simulated for the {patt.name} readout")
     state = detector_state(spec, cfg.seed if cfg.detector_seed is None else cfg.detector_seed, window=sub)
     dx = cfg.dither[0] + cfg.pointing_offset[0]
     dy = cfg.dither[1] + cfg.pointing_offset[1]
@@ -266,8 +273,14 @@ def simulate_exposure(spec: DetectorSpec, cfg: ExposureConfig, outdir, scene: Sc
         ra0, dec0 = _window_centre(spec, cfg)
         scene = random_scene(ra0, dec0, 0.75 * max(sub.xsize, sub.ysize) * max(spec.sci_scale), cfg.seed)
     rendered = render(scene, spec, filt, pointing, sub, offset=filter_offset(spec, filt.name))
+    seed = _exposure_seed(cfg)
+    ramp_options = raw_readout.ramp_options(options) if raw_readout is not None else options
     result = simulate_ramp(state, sub, patt, cfg.ngroups, cfg.nints, t["tframe"], rendered.rate,
-                           seed=_exposure_seed(cfg), options=options, zero_frame=cfg.zero_frame)
+                           seed=seed, options=ramp_options, zero_frame=cfg.zero_frame)
+    if raw_readout is not None:
+        # the readout's own raw layout (e.g. NIRSpec IRS2: reference pixels interleaved)
+        result = raw_readout.raw_ramp(state, sub, patt, result, frame_time=t["tframe"], seed=seed,
+                                      options=ramp_options)
 
     meta = build_metadata(spec, cfg, pointing, t)
     model = Level1bModel(meta=meta)
@@ -276,7 +289,7 @@ def simulate_exposure(spec: DetectorSpec, cfg: ExposureConfig, outdir, scene: Sc
         model.zeroframe = result.zeroframe
     start = _parse_date(cfg.date_obs)
     model.int_times = _int_times(cfg, t, start)
-    model.group = _group_table(cfg, t, start, sub.ysize, sub.xsize)
+    model.group = _group_table(cfg, t, start, result.data.shape[-2], result.data.shape[-1])
     base = cfg.base_name
     uncal = write_fits_deterministic(model, outdir / f"{base}_uncal.fits", meta["date"])
     truth = _write_truth(outdir / f"{base}_truth.fits", spec, cfg, meta, state, sub, rendered, result)

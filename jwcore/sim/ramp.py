@@ -41,6 +41,9 @@ from .state import DetectorState
 class RampOptions:
     noiseless: bool = False       # expectation values only: no Poisson, read, 1/f, kTC, drifts, CRs
     cosmic_rays: bool = True
+    # per-output drifts and 1/f noise along the slow axis; off when a raw readout adds its own
+    # (NIRSpec IRS2: time-ordered noise shared with the interleaved reference pixels)
+    correlated_noise: bool = True
     threads: int = 2
     block_rows: int = 256
 
@@ -122,7 +125,7 @@ def simulate_ramp(state: DetectorState, sub: Subarray, pattern: ReadPattern, ngr
     glob_rng = np.random.default_rng(root.spawn(1)[0])
     blocks = [(r, min(r + opt.block_rows, ny)) for r in range(0, ny, opt.block_rows)]
 
-    if noiseless:
+    if noiseless or not opt.correlated_noise:
         drifts = np.zeros((nints, ngroups, spec.n_amplifiers, 2), np.float32)
         onef = np.zeros((nints, ngroups, slow_index.max() + 1), np.float32)
     else:

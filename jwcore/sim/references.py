@@ -280,6 +280,8 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
     _write_step_pars(w)
     # -- image3: APCORR and ABVEGAOFFSET (source_catalog), when the plugin declares their layout
     write_photometry_references(w, filters)
+    # what the plugin writers may need to know of this set (e.g. NIRSpec's IRS2 references)
+    w.readpatt, w.ngroups, w.nints, w.subarrays, w.window = patt, ngroups, nints, subarrays, win
     for writer in spec.reference_writers:
         writer(w, filters)
     return list(w.paths)

@@ -48,19 +48,43 @@ def science_window(meta, shape) -> tuple:
     return int(xstart), int(ystart), int(shape[-1]), int(ysize)
 
 
+def _reference_rows(shape, ref_meta) -> int:
+    """Rows a reference array covers in normal-pixel space: its own, except for an IRS2-layout
+    reference (more than 2048 rows, e.g. an IRS2 superbias or mask of 3200 rows), whose
+    SUBSIZE2 (the normal rows) counts, as ``jwst``'s ``ref_matches_sci`` allows."""
+    rows = int(shape[-2])
+    kw = ref_meta.get("subarray.ysize")
+    if is_irs2(shape) and kw and int(kw) < rows:
+        return int(kw)
+    return rows
+
+
 def cutout(array, ref_meta, sci_meta, sci_shape, *, copy: bool = False):
     """The part of a reference ``array`` (``(..., ny, nx)``) that the science data see.
 
     Returns the array itself when it already matches (same corner and size), else a view
     (a copy with ``copy=True``).  Raises ValueError when the science window is not inside.
+
+    NIRSpec IRS2: a reference in the IRS2 layout (3200 rows, SUBSIZE2 = 2048: CRDS's IRS2
+    MASK and SUPERBIAS) matches IRS2 science data (3200 rows, SUBSIZE2 = 2048) and is returned
+    whole, interleaved reference rows included; a normal-pixel reference (2048 rows: SATURATION,
+    LINEARITY, DARK, ...) matches it too, as in ``jwst``, and is returned as it is (the step maps
+    it onto the normal rows, or the data have lost their reference rows in ``refpix``).  An
+    IRS2-layout reference cannot be cut to a smaller window nor serve data without the
+    interleaved rows (ValueError; ``jwst`` fails there too).
     """
     if array is None:
         return None
     xs, ys, xsize, ysize = science_window(sci_meta, sci_shape)
     rx = ref_meta.get("subarray.xstart") or 1
     ry = ref_meta.get("subarray.ystart") or 1
-    if array.shape[-2:] == (ysize, xsize) and (rx, ry) == (xs, ys):
+    if (_reference_rows(array.shape, ref_meta), array.shape[-1]) == (ysize, xsize) and (rx, ry) == (xs, ys):
+        if is_irs2(array.shape) and array.shape[-2] != sci_shape[-2]:
+            raise ValueError(f"IRS2-layout reference ({array.shape[-2]} rows) for data of {sci_shape[-2]} rows")
         return array
+    if is_irs2(array.shape):
+        raise ValueError(f"IRS2-layout reference ({array.shape[-2]} rows) does not match the science "
+                         f"window x={xs}+{xsize}, y={ys}+{ysize}")
     out = extract(array, xs, ys, xsize, ysize, ref_xstart=int(rx), ref_ystart=int(ry))
     return out.copy() if copy else out
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ...errors import BadInputError
 from ...runner import Param
-from .._refs import cutout, standard_dq
+from .._refs import cutout, is_irs2, standard_dq
 from .._stepbase import RampStep
 from .dq_init import apply_dq_init
 
@@ -28,6 +28,10 @@ class DQInitStep(RampStep):
     """OR the MASK DQ (cut to the subarray, DQ_DEF applied) into PIXELDQ, and its DO_NOT_USE
     into every group of GROUPDQ.  A ``user_supplied_dq`` FITS image (primary HDU, the mask's
     shape after cutting) is OR-ed into the mask first.  SKIPPED when MASK is N/A.
+
+    NIRSpec IRS2 data (3200 rows) take the MASK in the IRS2 layout (3200 rows, SUBSIZE2 =
+    2048, as CRDS delivers it for NRSIRS2/NRSIRS2RAPID), OR-ed in whole, interleaved reference
+    rows included, as ``jwst`` does; a 2048-row mask is an error (``jwst`` fails to broadcast).
     """
 
     name = "dq_init"
@@ -50,6 +54,10 @@ class DQInitStep(RampStep):
             raise BadInputError(f"MASK reference {refs.path('mask')} has no DQ array")
         # the mask is only read below (apply_dq_init ORs it into the science DQ)
         mask = cutout(mask, mask_ref.meta, model.meta, shape)
+        if not guider and is_irs2(shape) and mask.shape[-2:] != shape[-2:]:
+            # jwst ORs the mask into PIXELDQ as it is: IRS2 data need an IRS2-layout MASK
+            raise BadInputError(f"MASK reference {refs.path('mask')} is {mask.shape[-2:]}, but the IRS2 "
+                                f"data are {shape[-2:]}: use a MASK in the IRS2 layout (READPATT NRSIRS2*)")
         user = None
         if self.user_supplied_dq is not None:
             from astropy.io import fits

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...errors import BadInputError
 from ...runner import Param
 from .._ramp_util import frame_read_pattern
 from .._refs import cutout, irs2_rows, is_irs2, standard_dq
@@ -17,8 +18,10 @@ class SaturationStep(RampStep):
     """Flag SATURATED (grown by ``n_pix_grow_sat``) and AD_FLOOR groups from the SATURATION
     reference; with ``use_readpatt`` also the frame-averaging cases (the SUPERBIAS, if any,
     is used for the group-2 charge-spill test; none found counts as N/A).  ZEROFRAME (when ``meta.exposure.zero_frame``)
-    is zeroed where flagged.  NIRSpec IRS2 ramps use the IRS2 variant.  SKIPPED when the
-    SATURATION reference is N/A.
+    is zeroed where flagged.  NIRSpec IRS2 ramps use the IRS2 variant, as ``jwst``: the
+    SATURATION reference covers the 2048 normal rows and is mapped onto the normal rows of the
+    3200-row data; the SUPERBIAS is in the IRS2 layout (its normal rows are used).  SKIPPED when
+    the SATURATION reference is N/A.
     """
 
     name = "saturation"
@@ -47,7 +50,13 @@ class SaturationStep(RampStep):
         irs2 = is_irs2(shape)
         bias = None
         if bias_ref is not None:
-            bias = bias_ref.data if irs2 else cutout(bias_ref.data, bias_ref.meta, meta, shape)
+            bias = cutout(bias_ref.data, bias_ref.meta, meta, shape)
+            if irs2 and bias.shape[-2:] != shape[-2:]:
+                raise BadInputError(f"SUPERBIAS reference {refs.path('superbias')} is {bias.shape[-2:]}, but "
+                                    f"the IRS2 data are {shape[-2:]}: use a SUPERBIAS in the IRS2 layout")
+        if irs2 and thresh.shape[-2:] != (int(irs2_rows(meta, shape).sum()), shape[-1]):
+            raise BadInputError(f"SATURATION reference {refs.path('saturation')} is {thresh.shape[-2:]}; "
+                                f"IRS2 data take one of the normal pixels only")
 
         read_pattern = None
         if self.use_readpatt:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._refs import cutout, standard_dq
+from ...errors import BadInputError
+from .._refs import cutout, is_irs2, standard_dq
 from .._stepbase import RampStep
 from .superbias import apply_superbias
 
@@ -14,7 +15,11 @@ __all__ = ["SuperBiasStep"]
 class SuperBiasStep(RampStep):
     """Subtract the SUPERBIAS image (cut to the subarray; NaN counts as 0) from every group
     and OR its DQ into PIXELDQ; ZEROFRAME too when ``meta.exposure.zero_frame``.  SKIPPED
-    when SUPERBIAS is N/A."""
+    when SUPERBIAS is N/A.
+
+    NIRSpec IRS2 data (3200 rows) take the SUPERBIAS in the IRS2 layout (3200 rows, SUBSIZE2
+    = 2048), subtracted from every row, reference rows included, as ``jwst`` does.
+    """
 
     name = "superbias"
     class_alias = "superbias"
@@ -26,6 +31,9 @@ class SuperBiasStep(RampStep):
         ref = self.require(refs, "superbias")
         shape = model.data.shape
         bias = cutout(ref.data, ref.meta, model.meta, shape)
+        if is_irs2(shape) and bias.shape[-2:] != shape[-2:]:
+            raise BadInputError(f"SUPERBIAS reference {refs.path('superbias')} is {bias.shape[-2:]}, but the "
+                                f"IRS2 data are {shape[-2:]}: use a SUPERBIAS in the IRS2 layout")
         bias_dq = standard_dq(ref, "dq")
         bias_dq = np.uint32(0) if bias_dq is None else cutout(bias_dq, ref.meta, model.meta, shape)
         zeroframe = model.zeroframe if model.meta.exposure.zero_frame and model.has("zeroframe") else None

@@ -1,16 +1,21 @@
 """NIRSpec's two detectors (NRS1, NRS2) for the simulator, imaging mode (NRS_IMAGE,
-GRATING=MIRROR), traditional readouts only (IRS2 is not simulated).
+GRATING=MIRROR): traditional readouts (NRSRAPID, NRS) and IRS2 (NRSIRS2RAPID, NRSIRS2; full
+frame only, 3200-row raw frames with interleaved reference pixels: :mod:`.sim_irs2`).
 
 NRS1_FULL/NRS2_FULL from the SIAF (PRDOPSSOC-075): V2Ref, V3Ref, V3IdlYAngle, XSciScale/
 YSciScale; FASTAXIS/SLOWAXIS 2/1 (NRS1) and -2/-1 (NRS2).  Frame time: fast axis along y
-(2048 / 4 + 12) x (2048 + 1) + 1 samples for full frame.
+(2048 / 4 + 12) x (2048 + 1) + 1 samples for full frame (10.73677 s); IRS2 712 x 2049 + 1
+samples (14.58889 s).  NRSIRS2 averages 5 frames per group, as flight headers.
 """
 
 from jwcore.sim.detector import DetectorSpec, FilterSpec, ReadPattern, Subarray
 
+from .sim_irs2 import IRS2_READOUT, write_irs2_references
 from .sim_optics import GWA_READINGS, write_optical_references
 
-READOUT = {"NRSRAPID": ReadPattern("NRSRAPID", 1, 0), "NRS": ReadPattern("NRS", 4, 0)}
+READOUT = {"NRSRAPID": ReadPattern("NRSRAPID", 1, 0), "NRS": ReadPattern("NRS", 4, 0),
+           "NRSIRS2RAPID": ReadPattern("NRSIRS2RAPID", 1, 0, raw_readout=IRS2_READOUT),
+           "NRSIRS2": ReadPattern("NRSIRS2", 5, 0, raw_readout=IRS2_READOUT)}
 
 SUBARRAYS = {s.name: s for s in (
     Subarray("FULL", 1, 1, 2048, 2048, 4),
@@ -46,7 +51,7 @@ def _spec(name):
         frame_time_rule="niriss", exp_type="NRS_IMAGE", aperture=aper, v2_ref=v2, v3_ref=v3,
         v3_idl_yangle=yang, vparity=-1, sci_ref=(1024.5, 1024.5), sci_scale=scale, distortion=0.002, sca_num=sca,
         extra_keywords={"instrument.grating": "MIRROR", **GWA_READINGS},
-        reference_writers=(write_optical_references,),
+        reference_writers=(write_optical_references, write_irs2_references),
     )
 
 

@@ -35,7 +35,7 @@ def test_irs2_frame_times_and_patterns():
 def test_irs2_row_layout_is_the_corrections(det):
     """Normal rows, outputs and time slots are those jwcal's (jwst's) IRS2 correction assumes."""
     lay = sim_irs2.row_layout(det)
-    np.testing.assert_array_equal(lay.normal, corr.irs2_dms_rows(det))
+    np.testing.assert_array_equal(lay.normal, corr.irs2_dms_rows(2 if det == "NRS1" else -2))
     plan = corr._Plan(2048, 3200, 16, 4, 8, False)
     assert sim_irs2.line_samples() == plan.row == 712
     for k in range(5):
@@ -73,7 +73,7 @@ def test_irs2_correction_removes_the_simulated_correlated_noise():
     before = (data[0, 1] - data[0, 0])[lay.normal]
     alpha, beta = sim_irs2.refpix_coefficients()
     out = corr.correct_irs2(data, np.zeros((3200, 2048), np.uint32), alpha[None].repeat(4, 0).astype(np.complex64),
-                            beta[None].repeat(4, 0).astype(np.complex64), detector="NRS2")
+                            beta[None].repeat(4, 0).astype(np.complex64), fastaxis=-2, slowaxis=-1)
     after = out[0, 1] - out[0, 0]
     # correlated noise: per DMS column (detector row) and per amplifier means of the difference
     line_before, line_after = before.mean(axis=0), after.mean(axis=0)

@@ -13,8 +13,8 @@ import numpy as np
 
 MAS = 1.0 / 3.6e6    # degrees
 
-# imaging TSO EXP_TYPEs (stage 2 from the _rateints)
-# EXP_TYPEs whose stage 2 works per integration (the plugins declare them `per_integration`)
+# EXP_TYPEs of these cases whose stage 2 works per integration (_rateints -> _calints), as
+# jwst's level-2 associations do; stated here independently of the plugins' `per_integration`
 TSO_EXPTYPES = frozenset({"NRC_TSIMAGE", "NRC_CORON"})
 
 # the arrays of a _cal / _calints compared element by element (FITS extension names)

@@ -39,10 +39,12 @@ _cal made without background members (jwst does not call the step), and S_RESAMP
 (jwst sets it only in the _i2d).
 
 Cases: NRC_IMAGE, NIS_IMAGE, MIR_IMAGE, FGS_IMAGE, a TSO imaging cube (NRC_TSIMAGE, stage 2
-from the _rateints to a _calints; jwst does not resample it) and a target acquisition
-(NIS_TACQ: imaging WCS, flat and photom, no _i2d).  The TSO and TACQ exposures are simulated
-with the detector's EXP_TYPE replaced, so the exposure and its reference set (P_EXPTYPE)
-carry it.
+from the _rateints to a _calints; jwst does not resample it), a coronagraphic exposure
+(NRC_CORON, _rateints -> _calints; the simulator has no occulting masks, so this checks the
+route), a target acquisition (NIS_TACQ: imaging WCS, flat and photom, no _i2d) and NIRSpec
+imaging (NRS_IMAGE: the optical-model WCS; no PHOTOM/AREA, photom SKIPPED in both).  The TSO,
+coronagraphic and TACQ exposures are simulated with the detector's EXP_TYPE replaced, so the
+exposure and its reference set (P_EXPTYPE) carry it.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def test_masks_match_jwst(n, r):
     if (n, r) == (16, 4):
         assert mine.sum() == 2048
         np.testing.assert_array_equal(mine, irs2_normal_rows(3200, n, r))
-        np.testing.assert_array_equal(irs2.irs2_dms_rows("NRS2"), mine[::-1])
+        np.testing.assert_array_equal(irs2.irs2_dms_rows(-2), mine[::-1])
 
 
 def _ref_rows(n=16, r=4):
@@ -96,16 +96,17 @@ def test_clobber_matches_jwst(detector):
     odd_even = np.array([1, 2, 1, 2, 2, 1], np.uint16)
     mask = np.array([0b101, 1 << 31, 1 << 3 | 1, 0, 1 << 7 | 1 << 8, 1 << 30], np.uint32)
 
-    det = irs2._to_detector(data.copy(), detector)
-    pdq_det = irs2._to_detector(pdq, detector)
+    det = irs2._to_detector(data.copy(), *AXES[detector])
+    pdq_det = irs2._to_detector(pdq, *AXES[detector])
     flags = np.any(pdq_det & dq.BAD_REF_PIXEL, axis=0)
     is_ref = ~jirs2.make_irs2_mask(3200, 16, 16, 4)
     is_ref[:640] = is_ref[1280:1920]
     jirs2.clobber_ref(det, output, odd_even, mask, flags, is_ref)
 
     mine = data.copy()
-    irs2.clobber_bad_refpix(mine, pdq, output, odd_even, mask, detector=detector)
-    np.testing.assert_array_equal(irs2._to_detector(mine, detector), det)
+    irs2.clobber_bad_refpix(mine, pdq, output, odd_even, mask, fastaxis=AXES[detector][0],
+                             slowaxis=AXES[detector][1])
+    np.testing.assert_array_equal(irs2._to_detector(mine, *AXES[detector]), det)
     assert not np.array_equal(mine, data)
 
 
@@ -185,7 +186,7 @@ def irs2_ref(tmp_path_factory):
 def _irs2_ramp(path, detector, *, nints=1, ngroups=2, seed=0):
     rng = np.random.default_rng(seed)
     shape = (nints, ngroups, 3200, 2048)
-    normal = irs2.irs2_dms_rows(detector)
+    normal = irs2.irs2_dms_rows(AXES[detector][0])
     data = rng.normal(0, 6, shape).astype(np.float32)
     data += (12000 + rng.normal(0, 40, (3200, 2048))).astype(np.float32)           # bias pattern
     data += rng.normal(0, 8, (nints, ngroups, 1, 2048)).astype(np.float32)        # noise per detector row
@@ -270,7 +271,7 @@ def test_irs2_step_matches_jwst(jwcal_pm, tmp_path, irs2_ref):
     flagged = (mine.pixeldq & dq.BAD_REF_PIXEL) != 0
     assert flagged.any(axis=1).sum() == 1
     raw = dm.RampModel(str(path))
-    assert not np.allclose(mine.data, raw.data[:, :, irs2.irs2_dms_rows("NRS1"), :], atol=1.0)
+    assert not np.allclose(mine.data, raw.data[:, :, irs2.irs2_dms_rows(2), :], atol=1.0)
     raw.close()
 
 
@@ -296,3 +297,15 @@ def test_irs2_without_reference_skips_like_jwst(jwcal_pm, tmp_path):
     assert max_rel(mine.data, theirs.data) <= RTOL
     np.testing.assert_array_equal(mine.pixeldq, theirs.pixeldq)
     assert ((mine.pixeldq & dq.BAD_REF_PIXEL) != 0).any(axis=1).sum() > 3
+
+
+def test_refpix_dq_table_with_a_bad_output_is_a_clear_error():
+    """A REFPIX DQ table naming output 5 is a bad reference file (one-line BadInputError), not
+    a crash inside the correction."""
+    from jwcore.errors import BadInputError
+    from jwcore.steps.refpix.refpix_step import _check_dq_table
+
+    good = (np.array([1, 4]), np.array([1, 2]), np.array([3, 0], np.uint32))
+    _check_dq_table("ref.fits", good)
+    with pytest.raises(BadInputError, match="OUTPUT values must be 1-4.*5"):
+        _check_dq_table("ref.fits", (np.array([1, 5]),) + good[1:])

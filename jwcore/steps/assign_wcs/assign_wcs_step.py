@@ -50,6 +50,9 @@ class AssignWcsStep(Step):
     default_references = ("distortion", "filteroffset")
 
     def wanted_references(self, model) -> tuple:
+        """The reference types the instrument plugin names for this exposure's WCS
+        (``jwcal_wcs_reference_types``), else ``distortion`` and ``filteroffset``; a name the
+        step does not declare is a ParameterError."""
         wanted = self.pm.hook.jwcal_wcs_reference_types(meta=model.meta)
         if wanted is None:
             return self.default_references

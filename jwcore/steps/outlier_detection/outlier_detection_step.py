@@ -39,6 +39,9 @@ def _pair(text, name):
 
 
 class OutlierDetectionStep(Step):
+    """Flag outliers in every imaging exposure of a library against the median of all of them
+    (see the module docstring); SKIPPED with fewer than two exposures."""
+
     name = "outlier_detection"
     class_alias = "OutlierDetectionStep"
     suffix = "crf"

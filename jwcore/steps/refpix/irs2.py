@@ -156,21 +156,21 @@ def irs2_odd_mask(length: int = 3200, ny: int = 2048, nrs_normal: int = 16, nrs_
     return odd
 
 
-def irs2_dms_rows(detector, length: int = 3200, nrs_normal: int = 16, nrs_reference: int = 4):
-    """Mask of the normal rows of IRS2 data in DMS orientation (NRS2: reversed)."""
+def irs2_dms_rows(fastaxis: int, length: int = 3200, nrs_normal: int = 16, nrs_reference: int = 4):
+    """Mask of the normal rows of IRS2 data in DMS orientation.
+
+    IRS2 data are read with the fast axis along the DMS rows (``|FASTAXIS| = 2``); a negative
+    FASTAXIS (NIRSpec NRS2) reverses them.
+    """
     mask = irs2_normal_mask(length, 2048, nrs_normal, nrs_reference)
-    return mask[::-1].copy() if str(detector).upper() == "NRS2" else mask
+    return mask[::-1].copy() if int(fastaxis) < 0 else mask
 
 
-def _to_detector(a, detector):
-    """View of ``a`` (..., 3200, 2048) in the detector frame (..., 2048, 3200), as jwst
-    orients IRS2 data by detector name (unknown detectors: unchanged)."""
-    det = str(detector).upper()
-    if det == "NRS1":
-        return np.swapaxes(a, -2, -1)
-    if det == "NRS2":
-        return np.swapaxes(a, -2, -1)[..., ::-1, ::-1]
-    return a
+def _to_detector(a, fastaxis: int, slowaxis: int):
+    """View of ``a`` (..., 3200, 2048) in the detector frame (..., 2048, 3200), from the
+    readout directions (NRS1: FASTAXIS 2, SLOWAXIS 1 -> transposed; NRS2: -2, -1 -> transposed
+    and reversed), which is how jwst orients NRS1/NRS2 IRS2 data."""
+    return dms_to_detector(a, int(fastaxis), int(slowaxis))
 
 
 def irs2_coefficients(columns) -> tuple[np.ndarray, np.ndarray]:
@@ -279,7 +279,7 @@ def replace_bad_refpix(data, pixeldq, *, nrs_normal: int = 16, nrs_reference: in
     return int(bad.sum())
 
 
-def clobber_bad_refpix(data, pixeldq, output, odd_even, mask, *, detector, nrs_normal: int = 16,
+def clobber_bad_refpix(data, pixeldq, output, odd_even, mask, *, fastaxis, slowaxis, nrs_normal: int = 16,
                        nrs_reference: int = 4):
     """Replace the interleaved reference samples that the REFPIX DQ table marks bad, in place
     (``jwst``'s ``clobber_ref``; each table row handled in turn, samples already flagged
@@ -288,8 +288,8 @@ def clobber_bad_refpix(data, pixeldq, output, odd_even, mask, *, detector, nrs_n
     ``output`` (1-4), ``odd_even`` (1 or 2) and ``mask`` (32 bits, one per reference group,
     counted in detector column order) are the columns of the table.
     """
-    det = np.swapaxes(_to_detector(data, detector), -2, -1)   # detector columns on axis -2
-    pdq_det = _to_detector(pixeldq, detector)
+    det = np.swapaxes(_to_detector(data, fastaxis, slowaxis), -2, -1)   # detector columns on axis -2
+    pdq_det = _to_detector(pixeldq, fastaxis, slowaxis)
     ncols = det.shape[-2]
     sector = ncols // 5
     flags = np.any(pdq_det & _BAD_REF, axis=0)
@@ -525,7 +525,7 @@ def _correct_group(plane, offset, alpha, beta, plan):
     return kept if plan.preserve else kept[:, 1:, :]
 
 
-def correct_irs2(data, pixeldq, alpha, beta, *, detector, nrs_normal: int = 16, nrs_reference: int = 4,
+def correct_irs2(data, pixeldq, alpha, beta, *, fastaxis, slowaxis, nrs_normal: int = 16, nrs_reference: int = 4,
                  pad: int = 8, dq_table=None, preserve_refpix: bool = False,
                  max_workers: int | None = 2) -> np.ndarray:
     """The IRS2 correction with the REFPIX coefficients (``jwst``'s ``correct_model``).
@@ -537,8 +537,7 @@ def correct_irs2(data, pixeldq, alpha, beta, *, detector, nrs_normal: int = 16, 
         ``preserve_refpix`` the corrected values are written into ``data`` too.
     pixeldq : uint32 (3200, 2048); rows flagged BAD_REF_PIXEL are not clobbered again.
     alpha, beta : complex64 (4, 2048 * 712) from :func:`irs2_coefficients`.
-    detector : "NRS1" or "NRS2" (other names: the array is taken as already in the
-        detector frame, as jwst does).
+    fastaxis, slowaxis : the readout directions (FASTAXIS/SLOWAXIS; IRS2: ``|fastaxis| = 2``).
     dq_table : ``(output, odd_even, mask)`` columns of the REFPIX DQ table, or None.
     preserve_refpix : keep the 3200-row layout (reference output and interleaved samples
         corrected too) instead of returning only the 2048 normal rows.
@@ -553,9 +552,9 @@ def correct_irs2(data, pixeldq, alpha, beta, *, detector, nrs_normal: int = 16, 
         raise ValueError("data must be 4-D (nints, ngroups, ny, nx)")
     nints, ngroups = data.shape[:2]
     if dq_table is not None and len(dq_table[0]) > 0:
-        clobber_bad_refpix(data, pixeldq, *dq_table, detector=detector, nrs_normal=nrs_normal,
+        clobber_bad_refpix(data, pixeldq, *dq_table, fastaxis=fastaxis, slowaxis=slowaxis, nrs_normal=nrs_normal,
                            nrs_reference=nrs_reference)
-    det = _to_detector(data, detector)                   # (nints, ngroups, ny, nx)
+    det = _to_detector(data, fastaxis, slowaxis)         # (nints, ngroups, ny, nx)
     ny, nx = det.shape[-2:]
     plan = _Plan(ny, nx, int(nrs_normal), int(nrs_reference), int(pad), bool(preserve_refpix))
     if alpha.shape[-1] != ny * plan.row or beta.shape[-1] != ny * plan.row:
@@ -565,7 +564,7 @@ def correct_irs2(data, pixeldq, alpha, beta, *, detector, nrs_normal: int = 16, 
         out, out_det = data, det      # each group is read whole before it is written back
     else:
         out = np.empty((nints, ngroups, ny, ny), np.float32)
-        out_det = _to_detector(out, detector)
+        out_det = _to_detector(out, fastaxis, slowaxis)
 
     for i in range(nints):
         offset = np.sum(det[i], axis=0, dtype=np.float64) / float(ngroups)

@@ -184,21 +184,19 @@ class RefPixStep(RampStep):
         meta = model.meta
         data = model.data
         shape = data.shape
-        detector = str(meta.instrument.detector or "").upper()
-        if detector not in ("NRS1", "NRS2") or shape[-2] <= shape[-1]:
-            raise BadInputError(f"IRS2 data must be NIRSpec NRS1/NRS2 with 3200 DMS rows, got "
-                                f"{detector or 'no detector'} {shape[-2:]}")
+        fastaxis, slowaxis = meta.subarray.fastaxis, meta.subarray.slowaxis
+        if fastaxis is None or slowaxis is None or abs(int(fastaxis)) != 2 or shape[-2] <= shape[-1]:
+            raise BadInputError(f"IRS2 data must be read along the DMS rows (|FASTAXIS| = 2) with 3200 rows, got "
+                                f"FASTAXIS={fastaxis} SLOWAXIS={slowaxis}, shape {shape[-2:]}")
+        fastaxis, slowaxis = int(fastaxis), int(slowaxis)
         n = int(meta.exposure.nrs_normal or 16)
         r = int(meta.exposure.nrs_reference or 4)
         pixeldq = model.pixeldq
         flag_bad_refpix(data, pixeldq, nrs_normal=n, nrs_reference=r, n_sigma=self.ovr_corr_mitigation_ftr)
         if self.irs2_mean_subtraction:
-            fastaxis, slowaxis = meta.subarray.fastaxis, meta.subarray.slowaxis
-            if fastaxis is None or slowaxis is None:
-                raise BadInputError("refpix needs FASTAXIS and SLOWAXIS (meta.subarray.fastaxis/slowaxis)")
             if self.use_side_ref_pixels:
                 self.log.info("Turning off side pixel correction for IRS2")
-            kwargs = dict(fastaxis=int(fastaxis), slowaxis=int(slowaxis), nrs_normal=n, nrs_reference=r,
+            kwargs = dict(fastaxis=fastaxis, slowaxis=slowaxis, nrs_normal=n, nrs_reference=r,
                           odd_even_columns=self.odd_even_columns, siglimit=self.siglimit, max_workers=threads())
             mean_subtract_irs2(data, pixeldq, **kwargs)
             if meta.exposure.zero_frame and model.has("zeroframe"):
@@ -215,12 +213,13 @@ class RefPixStep(RampStep):
         if alpha is None:
             raise SkipStep(f"REFPIX IRS2 table has {nrows} rows, expected {IRS2_TABLE_LENGTH}")
         preserve = bool(self.preserve_irs2_refpix)
-        out = correct_irs2(data, pixeldq, alpha, beta, detector=detector, nrs_normal=n, nrs_reference=r,
+        out = correct_irs2(data, pixeldq, alpha, beta, fastaxis=fastaxis, slowaxis=slowaxis, nrs_normal=n,
+                           nrs_reference=r,
                            dq_table=dq_table, preserve_refpix=preserve, max_workers=threads())
         del alpha, beta
         if preserve:
             return model
-        rows = irs2_dms_rows(detector, shape[-2], n, r)
+        rows = irs2_dms_rows(fastaxis, shape[-2], n, r)
         err = model.err if model.has("err") else None
         model.data = out
         model.pixeldq = strip_irs2_rows(pixeldq, rows)
@@ -251,6 +250,7 @@ def _read_irs2_reference(path):
             dq_table = None
             if dqt is not None and len(dqt) > 0:
                 dq_table = tuple(np.array(dqt[c]) for c in ("OUTPUT", "ODD_EVEN", "MASK"))
+        _check_dq_table(path, dq_table)
         return alpha, beta, dq_table, len(table["alpha_0"])
 
     from astropy.io import fits
@@ -267,4 +267,15 @@ def _read_irs2_reference(path):
             dqt = hdul["DQ"].data
             dq_table = tuple(np.array(dqt.field(c)) for c in ("OUTPUT", "ODD_EVEN", "MASK"))
             del dqt
+    _check_dq_table(path, dq_table)
     return alpha, beta, dq_table, nrows
+
+
+def _check_dq_table(path, dq_table) -> None:
+    """A REFPIX DQ table names the amplifier outputs 1-4; anything else is a bad file."""
+    if dq_table is None:
+        return
+    output = np.asarray(dq_table[0])
+    if output.size and (output.min() < 1 or output.max() > 4):
+        raise BadInputError(f"REFPIX reference {path}: DQ table OUTPUT values must be 1-4, "
+                            f"found {sorted(set(output.tolist()) - {1, 2, 3, 4})}")

@@ -71,6 +71,7 @@ class SirsKernels:
 
     @property
     def nchan(self) -> int:
+        """Number of amplifiers (output channels) the kernels are for."""
         return len(self.left)
 
 

@@ -22,6 +22,9 @@ SKYSTATS = ("median", "midpt", "mean", "mode")
 
 
 class SkyMatchStep(Step):
+    """Measure, match and optionally subtract the sky of every member of a library (see the
+    module docstring); members whose sky cannot be measured are SKIPPED."""
+
     name = "skymatch"
     class_alias = "SkyMatchStep"
     description = "Measure sky levels of exposures and match them in the overlaps"

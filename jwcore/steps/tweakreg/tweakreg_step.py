@@ -118,6 +118,9 @@ def exposure_record(model, table, name: str, group_id: str):
 
 
 class TweakRegStep(Step):
+    """Align the WCSs of a library's exposures to each other (and to ``abs_refcat``) with point
+    sources (see the module docstring); every member is SKIPPED when nothing could be aligned."""
+
     name = "tweakreg"
     class_alias = "TweakRegStep"
     description = "Align the exposures' WCSs to each other (and to a reference catalog) with point sources"

@@ -27,7 +27,7 @@ EXPTYPES = {
     "NRS_LAMP": ("detector1", None, None),
 }
 
-# jwst 3.0's near-IR order.  NIRSpec IRS2 readouts need their own refpix (not yet in jwcal).
+# jwst 3.0's near-IR order; refpix recognises IRS2 readouts itself (jwcore/steps/refpix/irs2.py).
 DETECTOR1 = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "linearity",
              "dark_current", "jump", StepUse("persistence", {"skip": True}), "ramp_fit", "gain_scale")
 DARK = ("group_scale", "dq_init", "saturation", "ipc", "superbias", "refpix", "linearity")

@@ -36,6 +36,7 @@ class NirspecPlugin(InstrumentPlugin):
 
     @hookimpl
     def jwcal_wcs_reference_types(self, meta):
+        """Every NIRSpec exposure's WCS reads the optical model (as jwst's assign_wcs selects it)."""
         if not _is_mine(meta, self.instrument):
             return None
         return OPTICAL_REFERENCES

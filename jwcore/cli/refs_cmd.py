@@ -80,12 +80,20 @@ def verify_cmd(refs):
     """Hash every file of the store and compare with its recorded SHA-256 (selection only
     re-hashes a file whose size or modification time changed)."""
     from ..errors import JwcalError, ReferenceFileError
+    from ..refs.store import INDEX, parse_date
 
     store = _open(refs)
+    if not (store.root / INDEX).is_file():
+        raise ReferenceFileError(f"{store.root}: no reference store here (no {INDEX}); "
+                                 "give --refs DIR or set JWCAL_REFS")
     bad = []
     for entry in store.entries:
         try:
             store.verified_path(entry, full=True)
+            try:
+                parse_date(entry.useafter)   # selection reads it too
+            except ReferenceFileError as exc:
+                raise ReferenceFileError(f"reference store {store.root}: {entry.file}: USEAFTER: {exc}") from None
         except ReferenceFileError as exc:
             bad.append(str(exc))
             click.echo(f"BAD  {entry.file}", err=True)

@@ -40,7 +40,8 @@ def _mosaic(text: str) -> tuple[int, int]:
 @click.option("--dithers", type=int, default=1, show_default=True, help="Dither positions per filter and tile.")
 @click.option("--mosaic", default="1x1", show_default=True, help="Mosaic tiles NXxNY (one visit per tile).")
 @click.option("--ra", type=float, default=53.16, show_default=True, help="Target RA (deg).")
-@click.option("--dec", type=float, default=-27.78, show_default=True, help="Target Dec (deg).")
+@click.option("--dec", type=click.FloatRange(-90.0, 90.0), default=-27.78, show_default=True,
+              help="Target Dec (deg).")
 @click.option("--roll", type=float, default=0.0, show_default=True, help="ROLL_REF (deg).")
 @click.option("--date-obs", default="2024-03-01T00:00:00", show_default=True, help="Start of the first exposure (UTC).")
 @click.option("--program", default="01234", show_default=True, help="Program number (5 digits).")
@@ -73,6 +74,9 @@ def simulate(outdir, instrument, detector, filters, ngroups, nints, readpatt, su
     if threads < 1:
         raise JwcalError("--threads must be at least 1")
     spec = get_detector(instrument, detector)
+    if zero_frame and spec.is_si_as:
+        raise JwcalError(f"--zero-frame: {spec.instrument} {spec.detector} (Si:As) has no zero frame "
+                         "(only the near-infrared detectors write one)")
     flist = _split(filters) or [spec.default_filter]
     plan = plan_observation(spec, filters=flist, ngroups=ngroups, nints=nints, readpatt=readpatt,
                             subarray=subarray, dithers=dithers, mosaic=_mosaic(mosaic), ra=ra, dec=dec,

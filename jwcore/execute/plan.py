@@ -109,6 +109,9 @@ class Planner:
                 if not exp_type or not instrument:
                     raise BadInputError(f"{path}: missing EXP_TYPE or INSTRUME keyword; not a JWST exposure")
                 first = self.stage or stage_of(path, meta.get("model_type"))
+                if first >= 2 and not self.pipeline and meta.get("model_type") in RAW_MODELS:
+                    raise BadInputError(f"{path}: is a raw ramp ({meta['model_type']}), not a stage-{first} input; "
+                                        "run stage 1 on it first")
                 unit = self._unit(first, path, meta, explicit=True)
                 level2_done.extend(self._chain(unit))
             except JwcalError as exc:
@@ -155,8 +158,10 @@ class Planner:
         while current.stage < min(self.to_stage, 2) and not self.pipeline:
             source = current.outputs[0]
             if current.stage == 1 and self.registry.route(current.exp_type).per_integration:
-                # TSO, coronagraphy, AMI: stage 2 calibrates detector1's per-integration product
+                # TSO, coronagraphy, AMI: stage 2 calibrates detector1's per-integration product,
+                # so stage 1 is not up to date without it
                 source = output_path(source, "rateints", self.output_dir)
+                current.outputs.append(source)
             nxt = self._unit(current.stage + 1, source, current.meta, depends=[current.id])
             if nxt is None:
                 return []

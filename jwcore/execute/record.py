@@ -67,6 +67,8 @@ def read_manifest(path) -> dict:
         raise BadInputError(f"{path}: no such run record") from None
     except json.JSONDecodeError as exc:
         raise BadInputError(f"{path}: not a jwcal run record ({exc})") from None
+    if not isinstance(doc, dict):
+        raise BadInputError(f"{path}: not a jwcal run record (a JSON {type(doc).__name__}, not an object)")
     if doc.get("format") != FORMAT:
         raise BadInputError(f"{path}: not a jwcal run record (format {doc.get('format')!r})")
     return doc

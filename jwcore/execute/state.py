@@ -56,6 +56,8 @@ class State:
             self.keys: dict = json.loads(self.path.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             self.keys = {}
+        if not isinstance(self.keys, dict):   # not ours (or damaged): start afresh, as for bad JSON
+            self.keys = {}
 
     def up_to_date(self, unit, key: str) -> bool:
         return self.keys.get(unit.id) == key and all(Path(p).exists() for p in unit.outputs)

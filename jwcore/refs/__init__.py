@@ -43,6 +43,43 @@ class SelectionContext:
     options: dict = field(default_factory=dict)
 
 
+def _reftype_key(name: str) -> str:
+    """REFTYPE spellings compared loosely (``ABVEGA_OFFSET`` is ``abvegaoffset``)."""
+    return str(name).strip().lower().replace("_", "").replace("-", "")
+
+
+def declared_reftype(path) -> str | None:
+    """The REFTYPE a reference file declares (FITS primary header, or ASDF ``meta.reftype``);
+    ``None`` when it declares none or cannot be read (the step reading it then says why)."""
+    import warnings
+
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if path.suffix.lower() == ".asdf":
+                import asdf
+
+                with asdf.open(path, lazy_load=True, memmap=False) as af:
+                    meta = af.tree.get("meta")
+                    value = meta.get("reftype") if isinstance(meta, dict) else None
+            else:
+                from astropy.io import fits
+
+                value = fits.getheader(path, 0).get("REFTYPE")
+    except Exception:   # unreadable: left to the reader, which reports it with its own words
+        return None
+    return str(value).strip() if isinstance(value, str) and value.strip() else None
+
+
+def _empty_store_hint(store) -> str:
+    """`` (the local store DIR has no store.json)`` when that is why nothing matched."""
+    from .store import INDEX, LocalStore, default_store_path
+
+    root = store.root if isinstance(store, LocalStore) else Path(store or default_store_path()).expanduser()
+    return "" if (root / INDEX).is_file() else f" (the local reference store {root} has no {INDEX}; check --refs)"
+
+
 def select_reference(pm, reftype: str, meta, override: str | None = None, store=None) -> Selection | None:
     """Resolve one reference: ``override`` (a path or ``"N/A"``), else the selector hooks.
 
@@ -56,6 +93,10 @@ def select_reference(pm, reftype: str, meta, override: str | None = None, store=
         path = Path(override).expanduser()
         if not path.is_file():
             raise ReferenceFileError(f"override_{reftype}: {override} does not exist")
+        declared = declared_reftype(path)
+        if declared and _reftype_key(declared) != _reftype_key(reftype):
+            raise ReferenceFileError(f"override_{reftype}: {override} has REFTYPE {declared.upper()}, "
+                                     f"not {reftype.upper()}")
         return Selection(str(path.resolve()), source="override")
     instrument = (meta.instrument.name or "").upper()
     keys = pm.hook.jwcal_reference_match_keys(instrument=instrument, reftype=reftype) or ()
@@ -71,7 +112,8 @@ def select_reference(pm, reftype: str, meta, override: str | None = None, store=
         tried = ", ".join(f"{label(k)}={meta.get(k[len('meta.'):])!r}" for k in keys)
         raise ReferenceFileError(
             f"no {reftype} reference file matches {instrument or '?'} exposure ({tried or 'no match keys'}); "
-            f"give one with --steps.<step>.override_{reftype}=PATH or add one with 'jwcal refs add'")
+            f"give one with --steps.<step>.override_{reftype}=PATH or add one with 'jwcal refs add'"
+            + _empty_store_hint(store))
     if isinstance(answer, str):
         if answer.strip().upper() == NOT_APPLICABLE:
             return None

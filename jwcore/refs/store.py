@@ -195,9 +195,13 @@ class LocalStore:
             else:
                 try:
                     data = json.loads(index.read_text())
+                    if not isinstance(data, dict) or not isinstance(data.get("files", []), list):
+                        raise TypeError("expected an object with a 'files' list")
                     self._entries = [StoreEntry(**e) for e in data.get("files", [])]
-                except (json.JSONDecodeError, TypeError) as exc:
+                except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
                     raise ReferenceFileError(f"{index}: corrupt reference store index ({exc})") from None
+                except OSError as exc:
+                    raise ReferenceFileError(f"{index}: cannot read the reference store index ({exc})") from None
         return self._entries
 
     def save_index(self) -> None:
@@ -264,7 +268,10 @@ class LocalStore:
         for w in sorted(groups, reverse=True):
             best, best_date = None, None
             for e in groups[w]:
-                d = parse_date(e.useafter)
+                try:
+                    d = parse_date(e.useafter)
+                except ReferenceFileError as exc:
+                    raise ReferenceFileError(f"reference store {self.root}: {e.file}: USEAFTER: {exc}") from None
                 if when is not None and d is not None and d > when:
                     continue
                 if best is None or (d or datetime.min) >= (best_date or datetime.min):
@@ -276,16 +283,26 @@ class LocalStore:
     def verified_path(self, entry: StoreEntry, *, full: bool = False) -> Path:
         """The entry's file, checked against its SHA-256 unless its size and modification time
         are still those recorded when it was hashed (``full``: always hash)."""
-        path = self.root / entry.file
+        name = str(entry.file)
+        if not name or Path(name).name != name or name in (".", ".."):
+            # the store keeps its files side by side (`add` records the bare name)
+            raise ReferenceFileError(f"reference store {self.root}: entry {name!r} is not a file name inside "
+                                     "the store; refusing it")
+        path = self.root / name
         if not path.is_file():
             raise ReferenceFileError(f"reference store {self.root}: {entry.file} is listed but missing")
         if not entry.sha256:
             return path
-        if not full and entry.size and entry.mtime_ns:
-            st = path.stat()
-            if (st.st_size, st.st_mtime_ns) == (entry.size, entry.mtime_ns):
-                return path
-        if _checked_sha256(path, fresh=full) != entry.sha256:
+        try:
+            if not full and entry.size and entry.mtime_ns:
+                st = path.stat()
+                if (st.st_size, st.st_mtime_ns) == (entry.size, entry.mtime_ns):
+                    return path
+            digest = _checked_sha256(path, fresh=full)
+        except OSError as exc:
+            raise ReferenceFileError(f"reference store {self.root}: cannot read {entry.file} "
+                                     f"({exc.strerror or exc})") from None
+        if digest != entry.sha256:
             raise ReferenceFileError(f"reference store {self.root}: {entry.file} fails its checksum (corrupted?); refusing it")
         return path
 

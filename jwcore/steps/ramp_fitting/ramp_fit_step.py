@@ -7,7 +7,7 @@ import numpy as np
 from ... import dq
 from ...datamodel import CubeModel, DataModel, ImageModel
 from ...datamodel.models import ArraySpec, register_model
-from ...errors import BadInputError, ParameterError
+from ...errors import BadInputError, ParameterError, ReferenceFileError
 from ...runner import Param, StepResult
 from .._refs import cutout
 from .._stepbase import RampStep, threads_for
@@ -123,6 +123,14 @@ class RampFitStep(RampStep):
             meta.exposure.gain_factor = factor
         readnoise = cutout(rn_ref.data, rn_ref.meta, meta, shape)
         gain = cutout(gain_ref.data, gain_ref.meta, meta, shape)
+        # a NaN or non-positive value marks one bad pixel (flagged, as jwst does); a reference
+        # with no usable value at all over the exposure would only give an all-NaN product
+        if not np.any(np.isfinite(gain) & (gain > 0)):
+            raise ReferenceFileError(f"GAIN reference {refs.path('gain')}: no finite, positive gain over "
+                                     "the exposure's pixels")
+        if not np.any(np.isfinite(readnoise)):
+            raise ReferenceFileError(f"READNOISE reference {refs.path('readnoise')}: no finite value over "
+                                     "the exposure's pixels")
 
         if self.firstgroup is not None or self.lastgroup is not None:
             flag_group_range(model.groupdq, self.firstgroup, self.lastgroup, self.log)

@@ -28,12 +28,13 @@ WCS is read back by any gwcs reader.
 from __future__ import annotations
 
 import logging
+import math
 
 from astropy import coordinates as coord
 from astropy import units as u
 from astropy.modeling import models as am
 
-from jwcore.errors import ReferenceFileError
+from jwcore.errors import BadInputError, ReferenceFileError
 from jwcore.wcs.imaging import pointing_from_meta, v2v3_to_sky, va_correction
 
 from .optical_refs import load_disperser, load_fpa, load_transform, spectral_order_range
@@ -102,11 +103,16 @@ def imaging_pipeline(meta, paths: dict):
                                  + ", ".join(r.upper() for r in missing) + " reference(s) (selection gave N/A)")
     detector = str(meta.get("instrument.detector") or "")
     grating = str(meta.get("instrument.grating") or "MIRROR")
+    if detector.upper() not in ("NRS1", "NRS2"):
+        got = f"not {detector!r}" if detector else "and the exposure has no DETECTOR keyword"
+        raise BadInputError(f"the NIRSpec imaging WCS needs DETECTOR NRS1 or NRS2, {got}")
+    xtilt = _tilt_reading(meta, "instrument.gwa_xtilt", "GWA_XTIL")
+    ytilt = _tilt_reading(meta, "instrument.gwa_ytilt", "GWA_YTIL")
 
     dms2sca = dms_to_sca(detector, meta.get("subarray.xstart"), meta.get("subarray.ystart"))
 
     disperser = load_disperser(paths["disperser"])
-    angles = corrected_gwa_angles(disperser, meta.get("instrument.gwa_xtilt"), meta.get("instrument.gwa_ytilt"))
+    angles = corrected_gwa_angles(disperser, xtilt, ytilt)
     log.info("GWA angles (theta_x, theta_y, theta_z, tilt_y) after the tilt correction: %s deg", angles)
     rotation = gwa_rotation(angles)
 
@@ -157,6 +163,20 @@ def imaging_pipeline(meta, paths: dict):
                              pointing.dec_ref), "v2v3_to_sky", ("v2", "v3"), ("ra", "dec"))
     return [(det, dms2sca), (sca, sca2gwa), (gwa, gwa2msa), (msa, msa2oteip), (oteip, ote),
             (v2v3, va), (v2v3vacorr, sky), (world, None)]
+
+
+def _tilt_reading(meta, path: str, keyword: str):
+    """A GWA tilt-sensor reading as a float, or ``None`` when the exposure has none."""
+    value = meta.get(path)
+    if value is None:
+        return None
+    try:
+        reading = float(value)
+    except (TypeError, ValueError):
+        reading = math.nan
+    if isinstance(value, (str, bytes, bool)) or not math.isfinite(reading):
+        raise BadInputError(f"{keyword} = {value!r} is not a GWA tilt-sensor reading (a number)")
+    return reading
 
 
 def imaging_wcs(meta, paths: dict):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from jwcore.errors import ReferenceFileError
 from jwcore.wcs.reffiles import open_reference_tree
 
@@ -52,7 +54,25 @@ def load_disperser(path) -> dict:
     missing = [k for k in _DISPERSER_KEYS if k not in tree]
     if missing:
         raise ReferenceFileError(f"{path}: disperser reference lacks {', '.join(missing)}")
+    for k in _DISPERSER_KEYS[:4]:
+        if not _is_number(tree[k]):
+            raise ReferenceFileError(f"{path}: disperser angle {k} is {tree[k]!r}, not a number")
+    for k in _DISPERSER_KEYS[4:]:
+        tilt = tree[k]
+        if not isinstance(tilt, dict) or not hasattr(tilt.get("tilt_model"), "n_inputs"):
+            raise ReferenceFileError(f"{path}: disperser {k} has no 'tilt_model' transform")
+        zero = tilt.get("zeroreadings")
+        if np.ndim(zero) != 1 or len(zero) == 0 or not _is_number(zero[0]):
+            raise ReferenceFileError(f"{path}: disperser {k} has no numeric 'zeroreadings'")
     return {k: tree[k] for k in tree if k not in ("meta", "asdf_library", "history")}
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, (str, bytes, bool))
 
 
 def spectral_order_range(path, *, filter_name, grating, lamp=None, use_lamp=False):
@@ -68,6 +88,17 @@ def spectral_order_range(path, *, filter_name, grating, lamp=None, use_lamp=Fals
         ranges = list(tree["wavelengthrange"])
     except KeyError as exc:
         raise ReferenceFileError(f"{path}: wavelengthrange reference lacks {exc}") from None
+    except TypeError:
+        raise ReferenceFileError(f"{path}: wavelengthrange waverange_selector, order and wavelengthrange "
+                                 "must be lists") from None
+    if not len(selectors) == len(orders) == len(ranges):
+        raise ReferenceFileError(f"{path}: wavelengthrange lists differ in length (waverange_selector "
+                                 f"{len(selectors)}, order {len(orders)}, wavelengthrange {len(ranges)})")
+    for sel, order, wrange in zip(selectors, orders, ranges):
+        if (not isinstance(sel, str) or not _is_number(order) or np.shape(wrange) != (2,)
+                or not all(_is_number(v) for v in wrange)):
+            raise ReferenceFileError(f"{path}: wavelengthrange row {sel!r} is not a name, an order and a "
+                                     "(low, high) wavelength pair")
     key = f"{lamp if use_lamp else filter_name}_{grating}"
     if key in selectors:
         i = selectors.index(key)

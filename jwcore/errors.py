@@ -28,3 +28,8 @@ class PluginError(JwcalError):
 
 
 ReferenceFileError = ReferenceError_
+
+
+class ReferenceShapeError(ReferenceError_, ValueError):
+    """A reference array does not cover the exposure's pixels (also a ValueError, for callers
+    that treat a shape mismatch as "not applicable")."""

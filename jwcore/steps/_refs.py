@@ -63,7 +63,8 @@ def cutout(array, ref_meta, sci_meta, sci_shape, *, copy: bool = False):
     """The part of a reference ``array`` (``(..., ny, nx)``) that the science data see.
 
     Returns the array itself when it already matches (same corner and size), else a view
-    (a copy with ``copy=True``).  Raises ValueError when the science window is not inside.
+    (a copy with ``copy=True``).  Raises :class:`~jwcore.errors.ReferenceShapeError` (a
+    ReferenceFileError and a ValueError, naming the file) when the science window is not inside.
 
     NIRSpec IRS2: a reference in the IRS2 layout (3200 rows, SUBSIZE2 = 2048: CRDS's IRS2
     MASK and SUPERBIAS) matches IRS2 science data (3200 rows, SUBSIZE2 = 2048) and is returned
@@ -75,6 +76,16 @@ def cutout(array, ref_meta, sci_meta, sci_shape, *, copy: bool = False):
     """
     if array is None:
         return None
+    try:
+        return _cutout(array, ref_meta, sci_meta, sci_shape, copy)
+    except ValueError as exc:
+        from ..errors import ReferenceShapeError
+
+        name = ref_meta.get("filename") or ref_meta.get("reftype") or "reference"
+        raise ReferenceShapeError(f"{name}: {exc}") from None
+
+
+def _cutout(array, ref_meta, sci_meta, sci_shape, copy):
     xs, ys, xsize, ysize = science_window(sci_meta, sci_shape)
     rx = ref_meta.get("subarray.xstart") or 1
     ry = ref_meta.get("subarray.ystart") or 1

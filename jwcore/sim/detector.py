@@ -25,6 +25,8 @@ from typing import Mapping
 from ..errors import JwcalError
 
 SAMPLE_TIME = 10.0e-6  # s per pixel sample (all JWST detectors, TSAMPLE = 10 us)
+PHOTOM_KEYS = ("filter", "pupil", "subarray")      # what DetectorSpec.photom_keys may name
+FILTER_OFFSET_KEYS = ("filter", "pupil")           # ... and DetectorSpec.filter_offset_keys
 
 
 @dataclass(frozen=True)
@@ -133,12 +135,21 @@ class DetectorSpec:
     1-based), ``sci_scale`` (XSciScale, YSciScale arcsec/pixel), ``distortion`` (fractional
     radial distortion at the detector corner, for the simulated distortion reference).
 
-    Photometry: ``photometry_layout`` (a :class:`PhotometryLayout`) declares the instrument's
-    APCORR/ABVEGAOFFSET table layout; the reference writer then adds both references.
+    Photometry: ``photom_model``/``photom_keys`` declare the PHOTOM reference (its DATAMODL
+    and the selector columns of its rows); ``photometry_layout`` (a :class:`PhotometryLayout`)
+    the instrument's APCORR/ABVEGAOFFSET table layout; the reference writer then adds them.
+
+    Filters and distortion: ``filter_offsets`` says whether the instrument has filter-dependent
+    pixel offsets (the simulator shifts the scene, the reference writer adds a FILTEROFFSET
+    reference whose rows are keyed by ``filter_offset_keys``); ``distortion_wildcards`` the
+    selection metadata written as wildcards into the DISTORTION reference.
 
     Timing: ``readout_patterns`` name -> :class:`ReadPattern`; ``frame_time_rule`` one of
-    ``"nircam"`` (fast axis along x), ``"niriss"`` (fast axis along y: NIRISS, NIRSpec, FGS)
-    or ``"table"``; ``frame_times`` subarray name -> seconds (``"table"``, MIRI).
+    ``"fast_x"`` (fast axis along x), ``"fast_y"`` (fast axis along y) or ``"table"``;
+    ``frame_times`` subarray name -> seconds (``"table"``).
+
+    Every declaration defaults to "not applicable" (no PHOTOM, no filter offsets, no
+    wildcards...): the simulator core never asks which instrument a spec belongs to.
     """
 
     instrument: str
@@ -167,7 +178,7 @@ class DetectorSpec:
     subarrays: Mapping[str, Subarray] = field(default_factory=dict)
     readout_patterns: Mapping[str, ReadPattern] = field(default_factory=dict)
     default_readpatt: str = "RAPID"
-    frame_time_rule: str = "nircam"
+    frame_time_rule: str = "fast_x"
     frame_times: Mapping[str, float] = field(default_factory=dict)
     exp_type: str = ""
     aperture: str = ""
@@ -194,11 +205,34 @@ class DetectorSpec:
     # Imaging photometry references (APCORR, ABVEGAOFFSET) and their table layout; None: none
     # written (e.g. NIRSpec, which has no imaging source catalog).
     photometry_layout: PhotometryLayout | None = None
+    # PHOTOM reference: its DATAMODL (jwst's imaging photom model of the instrument, e.g.
+    # "NrcImgPhotomModel"); None: no PHOTOM written.
+    photom_model: str | None = None
+    # Selector columns of the PHOTOM rows (PHOTMJSR per configuration), in table order, from
+    # "filter", "pupil" (FilterSpec.filter/.pupil, "N/A" when unset) and "subarray" (one row per
+    # subarray of the detector); () : a single row (the first filter of the set) without selectors.
+    photom_keys: tuple[str, ...] = ("filter", "pupil")
+    # Filter-dependent pixel offsets: True: the simulator shifts the scene by
+    # jwcore.sim.geometry.filter_offset() and the reference writer adds a FILTEROFFSET
+    # reference; False: no offsets (0, 0) and no FILTEROFFSET file.
+    filter_offsets: bool = False
+    # FilterSpec fields that key a FILTEROFFSET row, from "filter" (always written) and "pupil"
+    # (written when the filter has one).
+    filter_offset_keys: tuple[str, ...] = ("filter", "pupil")
+    # Metadata written into the DISTORTION reference so it serves every configuration, as
+    # "dotted.meta.path" -> value below ``meta`` (e.g. {"instrument.filter": "ANY"}); empty: none.
+    distortion_wildcards: Mapping[str, str] = field(default_factory=dict)
     # Detector material: "HgCdTe" (near-IR: reference pixels, kTC reset) or "Si:As" (MIRI's
     # IBC arrays: reset anomaly, RSCD, first/last-frame effects, no reset before integration 1)
     material: str = "HgCdTe"
 
     def __post_init__(self):
+        for what, keys, allowed in (("photom_keys", self.photom_keys, PHOTOM_KEYS),
+                                    ("filter_offset_keys", self.filter_offset_keys, FILTER_OFFSET_KEYS)):
+            unknown = [k for k in keys if k not in allowed]
+            if unknown:
+                raise JwcalError(f"{self.instrument} {self.detector}: unknown {what} {unknown}; "
+                                 f"choose from {', '.join(allowed)}")
         ny, nx = self.shape
         if not self.amplifier_bounds:
             length = nx if abs(self.fastaxis) == 1 else ny
@@ -305,15 +339,15 @@ def readout_frame_time(rule: str, xsize: int, ysize: int, noutputs: int) -> floa
     """Frame time of a SIDECAR-clocked window (seconds).
 
     Each row along the fast axis costs ``fast/noutputs + 12`` samples of 10 us, and a frame
-    ``slow + 1`` rows (one output per subarray: ``slow + 2``, NIRCam's 8x8: ``slow + 3``); full
-    frames read by 4 outputs add one sample.  ``rule`` picks the fast axis: ``"nircam"``
-    (along x) or ``"niriss"`` (along y: NIRISS, NIRSpec, FGS).  Full frame:
+    ``slow + 1`` rows (one output per subarray: ``slow + 2``; with the fast axis along x, a
+    window of at most 8x8: ``slow + 3``); full frames read by 4 outputs add one sample.
+    ``rule`` picks the fast axis: ``"fast_x"`` (along x) or ``"fast_y"`` (along y).  Full frame:
     (512 + 12) x (2048 + 1) + 1 samples = 10.73677 s (TFRAME of flight NIRCam headers);
     FGS 128x128 one output: 140 x 130 samples = 0.182 s (the flight ACQ1 header's TFRAME).
     """
-    if rule == "nircam":
+    if rule == "fast_x":
         fast, slow = xsize, ysize
-    elif rule in ("niriss", "nirspec", "fgs"):
+    elif rule == "fast_y":
         fast, slow = ysize, xsize
     else:
         raise JwcalError(f"unknown frame-time rule {rule!r}")
@@ -322,7 +356,7 @@ def readout_frame_time(rule: str, xsize: int, ysize: int, noutputs: int) -> floa
         rowpad, fullpad = 1, 1
     else:
         rowpad, fullpad = 2, 0
-        if rule == "nircam" and xsize <= 8 and ysize <= 8:
+        if rule == "fast_x" and xsize <= 8 and ysize <= 8:
             rowpad = 3
     return round(((fast / noutputs + colpad) * (slow + rowpad) + fullpad) * SAMPLE_TIME, 8)
 

@@ -152,8 +152,9 @@ def distortion_model(spec: DetectorSpec):
 
 def filter_offset(spec: DetectorSpec, filter_name: str) -> tuple[float, float]:
     """(column, row) offset in pixels of a filter (the FILTEROFFSET reference): a small fixed
-    displacement, the simulator shifts the scene by the same amount."""
-    if spec.instrument.upper() not in ("NIRCAM", "NIRISS", "MIRI"):
+    displacement, the simulator shifts the scene by the same amount; (0, 0) unless the spec
+    declares ``filter_offsets``."""
+    if not spec.filter_offsets:
         return (0.0, 0.0)
     h = sum((k + 1) * ord(c) for k, c in enumerate(filter_name.upper()))
     return (round(((h % 97) / 97.0 - 0.5) * 0.6, 4), round((((h // 97) % 89) / 89.0 - 0.5) * 0.6, 4))

@@ -91,7 +91,7 @@ def simulate_ramp(state: DetectorState, sub: Subarray, pattern: ReadPattern, ngr
     ny, nx = sub.shape
     if scene.shape != (ny, nx):
         raise ValueError(f"scene shape {scene.shape} != window {(ny, nx)}")
-    miri = spec.is_si_as
+    si_as = spec.is_si_as
     sb = state.superbias[vs]
     gain = state.gain[vs]
     a = state.nonlin[vs]
@@ -101,11 +101,11 @@ def simulate_ramp(state: DetectorState, sub: Subarray, pattern: ReadPattern, ngr
     lam[ref] = 0.0
     truth = (scene * state.flat[vs] / gain).astype(np.float32)
     truth[ref] = 0.0
-    sb_lin = (sb.astype(np.float64) + a * sb.astype(np.float64) ** 2) if miri else None
+    sb_lin = (sb.astype(np.float64) + a * sb.astype(np.float64) ** 2) if si_as else None
     rn = state.read_noise[vs]
     amp = spec.amplifier_map()[ysl, xsl]
     yy, xx = np.mgrid[ysl, xsl]
-    if miri:
+    if si_as:
         parity = (yy % 2).astype(np.int8)           # MIRI refpix: odd/even rows per output
     else:
         parity = ((xx if abs(spec.fastaxis) == 1 else yy) % 2).astype(np.int8)
@@ -119,7 +119,7 @@ def simulate_ramp(state: DetectorState, sub: Subarray, pattern: ReadPattern, ngr
     nf = pattern.nframes
     noiseless = opt.noiseless
     out = np.empty((nints, ngroups, ny, nx), np.uint16)
-    zero_frame = bool(zero_frame) and not miri
+    zero_frame = bool(zero_frame) and not si_as
     zout = np.empty((nints, ny, nx), np.uint16) if zero_frame else None
     root = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x5EED])
     glob_rng = np.random.default_rng(root.spawn(1)[0])
@@ -151,7 +151,7 @@ def simulate_ramp(state: DetectorState, sub: Subarray, pattern: ReadPattern, ngr
             else:
                 crs = cosmic_rays(glob_rng, (ny, nx), nframes_int, frame_time, spec.cosmic_ray_rate,
                                   spec.snowball_rate, spec.shape[0] * spec.shape[1],
-                                  kind="shower" if miri else "snowball", light=~ref)
+                                  kind="shower" if si_as else "snowball", light=~ref)
                 n_cr += crs.n_events
                 n_large += crs.n_large
             q = np.zeros((ny, nx), np.float32)
@@ -190,7 +190,7 @@ def simulate_ramp(state: DetectorState, sub: Subarray, pattern: ReadPattern, ngr
                         r0, r1 = blocks[b]
                         np.minimum(q[r0:r1], fw_e[r0:r1], out=q[r0:r1])
                         t = q[r0:r1] / gain[r0:r1]
-                        if miri:
+                        if si_as:
                             y = sb_lin[r0:r1] + t
                             aa = a[r0:r1].astype(np.float64)
                             x = 2.0 * y / (1.0 + np.sqrt(1.0 + 4.0 * aa * y))
@@ -227,8 +227,8 @@ def simulate_ramp(state: DetectorState, sub: Subarray, pattern: ReadPattern, ngr
                         raw += rn[r0:r1] * white / np.float32(np.sqrt(nf))
                         if tele_g is not None:
                             raw += tele_g.reshape(ny, nx)[r0:r1]
-                    if miri:
-                        raw += _miri_effects(state, vs, r0, r1, i, g, ngroups, v, last_signal)
+                    if si_as:
+                        raw += _si_as_effects(state, vs, r0, r1, i, g, ngroups, v, last_signal)
                     np.rint(raw, out=raw)
                     np.clip(raw, 0, 65535, out=raw)
                     out[i, g, r0:r1] = raw.astype(np.uint16)
@@ -264,9 +264,9 @@ def _zero_frame_raw(out, m0, kernel, ref, sb, drift, onef, ktc, rn, tele, blocks
         out[r0:r1] = raw.astype(np.uint16)
 
 
-def _miri_effects(state: DetectorState, vs, r0, r1, i, g, ngroups, v, last_signal):
-    """MIRI raw-level effects (DN) for rows r0:r1 of group g of integration i."""
-    p = state.miri
+def _si_as_effects(state: DetectorState, vs, r0, r1, i, g, ngroups, v, last_signal):
+    """Si:As (MIRI) raw-level effects (DN) for rows r0:r1 of group g of integration i."""
+    p = state.si_as
     ysl, xsl = vs
     rows = slice((ysl.start or 0) + r0, (ysl.start or 0) + r1)
     scale = 1.0 if i == 0 else p["reset_int2"]
@@ -283,6 +283,6 @@ def _miri_effects(state: DetectorState, vs, r0, r1, i, g, ngroups, v, last_signa
 def reset_anomaly(state: DetectorState, i: int, g: int) -> np.ndarray:
     """MIRI reset anomaly (DN, over the state's window) in group ``g`` of integration ``i``:
     the RESET reference holds exactly these values for integration 1 and integrations 2+."""
-    p = state.miri
+    p = state.si_as
     scale = 1.0 if i == 0 else p["reset_int2"]
     return (p["reset_amp"] * np.float32(scale * np.exp(-g / p["reset_tau"]))).astype(np.float32)

@@ -4,9 +4,11 @@
 ask for, made from the same :class:`~jwcore.sim.state.DetectorState` the simulator uses:
 MASK, SATURATION, SUPERBIAS (near-IR), LINEARITY, DARK (per subarray; MIRI: 4-D
 DarkMIRIModel), GAIN, READNOISE, IPC, TRAPDENSITY, TRAPPARS, PERSAT, RESET and RSCD (MIRI),
-FLAT (per filter), PHOTOM (the instrument's table layout and DATAMODL), AREA, DISTORTION and
-FILTEROFFSET (ASDF), APCORR (FITS) and ABVEGAOFFSET (ASDF) for source_catalog
-(:mod:`.photometry_refs`, when the plugin declares a ``photometry_layout``), plus the
+FLAT (per filter), PHOTOM (DATAMODL and row selectors as the spec declares them:
+``photom_model``, ``photom_keys``), AREA, DISTORTION (ASDF, with the spec's
+``distortion_wildcards``) and FILTEROFFSET (ASDF, when the spec declares ``filter_offsets``),
+APCORR (FITS) and ABVEGAOFFSET (ASDF) for source_catalog (:mod:`.photometry_refs`, when the
+plugin declares a ``photometry_layout``), plus the
 step-parameter references of resample and outlier detection
 (``pars-resamplestep``/``pars-outlierdetectionstep``: jwst 3.0 reads no reference *data* in
 those steps).  :func:`build_store` indexes them in a :class:`~jwcore.refs.store.LocalStore`.
@@ -20,6 +22,7 @@ per subarray, as CRDS holds them.
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +33,7 @@ from ..datamodel import models as M
 from .detector import DetectorSpec
 from .exposure import write_fits_deterministic
 from .geometry import distortion_model, filter_offset, pixel_area_map
-from .photometry_refs import write_photometry_references
+from .photometry_refs import _value as _selector_value, write_photometry_references
 from .scene import ARCSEC2_SR
 from .state import DetectorState, detector_state
 
@@ -45,14 +48,17 @@ def _model_class(base, name):
     return type(name, (base,), {"model_type": name})
 
 
-NrcImgPhotomModel = _model_class(M.PhotomModel, "NrcImgPhotomModel")
-NisImgPhotomModel = _model_class(M.PhotomModel, "NisImgPhotomModel")
-MirImgPhotomModel = _model_class(M.PhotomModel, "MirImgPhotomModel")
-FgsImgPhotomModel = _model_class(M.PhotomModel, "FgsImgPhotomModel")
+@lru_cache(maxsize=None)
+def _photom_model_class(name: str):
+    """A PHOTOM model class writing DATAMODL ``name`` (the spec's ``photom_model``)."""
+    return _model_class(M.PhotomModel, name)
+
+
+# the 4-D dark of Si:As detectors (jwst's format name)
 DarkMIRIModel = _model_class(M.DarkModel, "DarkMIRIModel")
 
-PHOTOM_MODELS = {"NIRCAM": NrcImgPhotomModel, "NIRISS": NisImgPhotomModel, "MIRI": MirImgPhotomModel,
-                 "FGS": FgsImgPhotomModel}
+# PHOTOM selector columns (DetectorSpec.photom_keys) and their FITS column types
+_PHOTOM_DTYPES = {"filter": "S12", "pupil": "S12", "subarray": "S17"}
 
 
 def dq_def(names=DQ_NAMES) -> np.ndarray:
@@ -61,6 +67,15 @@ def dq_def(names=DQ_NAMES) -> np.ndarray:
         value = dq.PIXEL[name]
         rows.append((int(value).bit_length() - 1, value, name, name.replace("_", " ").lower()))
     return np.array(rows, dtype=[("BIT", ">i4"), ("VALUE", ">u4"), ("NAME", "S40"), ("DESCRIPTION", "S80")])
+
+
+def _set_path(meta: dict, path: str, value) -> None:
+    """Set ``meta[a][b][c] = value`` for the dotted ``path`` "a.b.c" (creating branches)."""
+    node = meta
+    *branches, leaf = path.split(".")
+    for b in branches:
+        node = node.setdefault(b, {})
+    node[leaf] = value
 
 
 class _Writer:
@@ -86,11 +101,7 @@ class _Writer:
         if generic:
             meta["subarray"]["p_subarray"] = "".join(f"{n}|" for n in spec.subarrays)
         for path, value in (extra or {}).items():
-            node = meta
-            *branches, leaf = path.split(".")
-            for b in branches:
-                node = node.setdefault(b, {})
-            node[leaf] = value
+            _set_path(meta, path, value)
         return meta
 
     def fits(self, cls, name: str, meta: dict, **arrays) -> Path:
@@ -262,9 +273,9 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
 
     pixar_a2 = spec.sci_scale[0] * spec.sci_scale[1]
     phot_extra = {"photometry.pixelarea_steradians": pixar_a2 * ARCSEC2_SR, "photometry.pixelarea_arcsecsq": pixar_a2}
-    cls = PHOTOM_MODELS.get(spec.instrument.upper())
-    if cls is not None:
-        w.fits(cls, "photom", w.base_meta("PHOTOM", "Photometric conversion DN/s -> MJy/sr", extra=phot_extra),
+    if spec.photom_model is not None:
+        w.fits(_photom_model_class(spec.photom_model), "photom",
+               w.base_meta("PHOTOM", "Photometric conversion DN/s -> MJy/sr", extra=phot_extra),
                phot_table=_photom_table(spec, filters))
 
     # AREA is always full frame (GENERIC), as in CRDS: jwst's photom cuts the science window out
@@ -275,7 +286,7 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
            data=pixel_area_map(spec))
 
     _write_distortion(w)
-    if spec.instrument.upper() in ("NIRCAM", "NIRISS", "MIRI"):
+    if spec.filter_offsets:
         _write_filteroffset(w, filters)
     _write_step_pars(w)
     # -- image3: APCORR and ABVEGAOFFSET (source_catalog), when the plugin declares their layout
@@ -288,22 +299,17 @@ def write_reference_set(detector_spec: DetectorSpec, folder, *, useafter: str = 
 
 
 def _photom_table(spec: DetectorSpec, filters) -> np.ndarray:
-    inst = spec.instrument.upper()
+    """PHOTOM rows: the ``spec.photom_keys`` selector columns, PHOTMJSR and a 2% uncertainty;
+    per filter (and per subarray of the detector when ``"subarray"`` selects), or without
+    selectors a single row for the first filter."""
+    keys = tuple(spec.photom_keys)
     rows = []
-    if inst == "FGS":
-        f = spec.filter(filters[0])
-        return np.array([(f.photmjsr, 0.02 * f.photmjsr)], dtype=[("photmjsr", ">f4"), ("uncertainty", ">f4")])
-    if inst == "MIRI":
-        for name in filters:
-            f = spec.filter(name)
-            for sub in spec.subarrays:
-                rows.append((f.filter, sub, f.photmjsr, 0.02 * f.photmjsr))
-        return np.array(rows, dtype=[("filter", "S12"), ("subarray", "S17"), ("photmjsr", ">f4"),
-                                     ("uncertainty", ">f4")])
-    for name in filters:
+    for name in filters if keys else filters[:1]:
         f = spec.filter(name)
-        rows.append((f.filter or "N/A", f.pupil or "N/A", f.photmjsr, 0.02 * f.photmjsr))
-    return np.array(rows, dtype=[("filter", "S12"), ("pupil", "S12"), ("photmjsr", ">f4"), ("uncertainty", ">f4")])
+        for sub in (list(spec.subarrays) if "subarray" in keys else [None]):
+            rows.append(tuple(_selector_value(k, spec, f, sub) for k in keys) + (f.photmjsr, 0.02 * f.photmjsr))
+    return np.array(rows, dtype=[(k, _PHOTOM_DTYPES[k]) for k in keys] + [("photmjsr", ">f4"),
+                                                                          ("uncertainty", ">f4")])
 
 
 def _write_filteroffset(w: _Writer, filters):
@@ -313,8 +319,9 @@ def _write_filteroffset(w: _Writer, filters):
         f = spec.filter(name)
         dx, dy = filter_offset(spec, name)
         row = {"filter": f.filter, "column_offset": float(dx), "row_offset": float(dy)}
-        if f.pupil and spec.instrument.upper() != "MIRI":
-            row["pupil"] = f.pupil
+        for key in spec.filter_offset_keys:      # the other keys, when the filter sets them
+            if key != "filter" and getattr(f, key):
+                row[key] = getattr(f, key)
         rows.append(row)
     meta = _asdf_meta(w, "filteroffset", "Filter-dependent pixel offsets")
     w.asdf("filteroffset", {"meta": meta, "filters": rows})
@@ -341,11 +348,8 @@ def _asdf_meta(w: _Writer, reftype: str, description: str, model_type: str | Non
     if reftype == "distortion":
         meta["input_units"] = u.pix
         meta["output_units"] = u.arcsec
-        if spec.instrument.upper() in ("NIRCAM", "NIRISS", "MIRI"):
-            meta["instrument"]["filter"] = "ANY"
-        if spec.instrument.upper() in ("NIRCAM", "NIRISS"):
-            meta["instrument"]["pupil"] = "ANY"
-            meta["instrument"]["p_pupil"] = "ANY|"
+        for path, value in spec.distortion_wildcards.items():
+            _set_path(meta, path, value)
     elif reftype == "filteroffset":
         meta["model_type"] = "FilteroffsetModel"
     return meta

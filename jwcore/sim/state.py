@@ -47,7 +47,7 @@ class DetectorState:
     ipc_kernel: np.ndarray      # physical 3x3 coupling, sums to 1
     ipc_inverse: np.ndarray     # 3x3 deconvolution kernel (the IPC reference), sums to 1
     amp_offsets: np.ndarray     # DN, mean offset of each output (part of superbias)
-    miri: dict = field(default_factory=dict)  # reset anomaly, RSCD, first/last-frame maps
+    si_as: dict = field(default_factory=dict)  # Si:As (MIRI): reset anomaly, RSCD, first/last-frame maps
     origin: tuple = (0, 0)
 
     def view(self, sub=None) -> tuple[slice, slice]:
@@ -141,9 +141,9 @@ def _crop(state: DetectorState, window) -> DetectorState:
     vs = state.view(window)
     arrays = {k: np.ascontiguousarray(getattr(state, k)[vs]) for k in
               ("superbias", "gain", "read_noise", "dark", "nonlin", "full_well", "flat", "mask", "telegraph")}
-    miri = {k: (np.ascontiguousarray(v[vs]) if isinstance(v, np.ndarray) else v) for k, v in state.miri.items()}
+    si_as = {k: (np.ascontiguousarray(v[vs]) if isinstance(v, np.ndarray) else v) for k, v in state.si_as.items()}
     return DetectorState(spec=state.spec, seed=state.seed, ipc_kernel=state.ipc_kernel,
-                         ipc_inverse=state.ipc_inverse, amp_offsets=state.amp_offsets, miri=miri,
+                         ipc_inverse=state.ipc_inverse, amp_offsets=state.amp_offsets, si_as=si_as,
                          origin=(window.ystart - 1, window.xstart - 1), **arrays)
 
 
@@ -234,9 +234,9 @@ def _make_state(spec: DetectorSpec, seed: int, window=None) -> DetectorState:
     mask[ref] = dq.REFERENCE_PIXEL
 
     kernel, inverse = ipc_kernels(spec.ipc_alpha)
-    miri = {}
+    si_as = {}
     if spec.is_si_as:
-        miri = {
+        si_as = {
             "reset_amp": (-40.0 * (1.0 + 0.2 * maps["reset"])).astype(f32),
             "reset_tau": 1.5,           # groups
             "reset_int2": 0.35,         # amplitude in integrations 2+ relative to the first
@@ -245,11 +245,11 @@ def _make_state(spec: DetectorSpec, seed: int, window=None) -> DetectorState:
             "first_frame": (12.0 * (1.0 + 0.3 * maps["first"])).astype(f32),
             "last_frame": 0.002,        # fraction of the signal lost in the last frame
         }
-        miri["reset_amp"][ref] *= 0.5
+        si_as["reset_amp"][ref] *= 0.5
     return DetectorState(spec=spec, seed=seed, superbias=superbias, gain=gain, read_noise=read_noise,
                          dark=dark, nonlin=nonlin, full_well=full_well, flat=flat, mask=mask,
                          telegraph=telegraph, ipc_kernel=kernel, ipc_inverse=inverse,
-                         amp_offsets=amp_offsets, miri=miri, origin=(ysl.start, xsl.start))
+                         amp_offsets=amp_offsets, si_as=si_as, origin=(ysl.start, xsl.start))
 
 
 def ipc_kernels(alpha: float, beta_frac: float = 0.1):

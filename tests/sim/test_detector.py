@@ -39,7 +39,7 @@ def test_frame_times_match_flight_and_documented_values():
     assert detector("NIRSPEC", "NRS1").frame_time("SUB2048") == pytest.approx(0.902, abs=1e-5)
     assert detector("MIRI", "MIRIMAGE").frame_time("FULL") == pytest.approx(2.77504, abs=1e-5)
     # the flight FGS ACQ1 header: 128x128, one output, TFRAME 0.182
-    assert readout_frame_time("niriss", 128, 128, 1) == pytest.approx(0.182, abs=1e-6)
+    assert readout_frame_time("fast_y", 128, 128, 1) == pytest.approx(0.182, abs=1e-6)
 
 
 @pytest.mark.parametrize("inst,det,path", [

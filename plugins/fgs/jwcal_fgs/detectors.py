@@ -33,10 +33,14 @@ def _spec(name):
         ipc_alpha=0.006, ktc_noise=18.0, one_over_f=3.0,
         filters={"CLEAR": FilterSpec("CLEAR", None, None, 0.080 / pix, 1.5, 0.08, 2.8)},
         default_filter="CLEAR", subarrays=SUBARRAYS, readout_patterns=READOUT, default_readpatt="FGSRAPID",
-        frame_time_rule="niriss", exp_type="FGS_IMAGE", aperture=aper, v2_ref=v2, v3_ref=v3,
+        frame_time_rule="fast_y", exp_type="FGS_IMAGE", aperture=aper, v2_ref=v2, v3_ref=v3,
         v3_idl_yangle=yang, vparity=-1, sci_ref=(1024.5, 1024.5), sci_scale=scale, distortion=0.002, sca_num=sca,
         # source_catalog's references: APCORR model and row selectors, ABVEGAOFFSET row selectors (as jwst reads them)
         photometry_layout=PhotometryLayout("FgsImgApcorrModel", (), ("detector",)),
+        # PHOTOM: jwst's FgsImgPhotomModel, a single row (no filter)
+        photom_model="FgsImgPhotomModel", photom_keys=(),
+        # no filter wheel: no filter offsets, no FILTEROFFSET, no DISTORTION wildcards
+        filter_offsets=False, distortion_wildcards={},
     )
 
 

@@ -50,4 +50,10 @@ DETECTORS = [DetectorSpec(
     sci_scale=SCALE, distortion=0.003, sca_num=493,
     # source_catalog's references: APCORR model and row selectors, ABVEGAOFFSET row selectors (as jwst reads them)
     photometry_layout=PhotometryLayout("MirImgApcorrModel", ("filter", "subarray"), ("filter",)),
+    # PHOTOM: jwst's MirImgPhotomModel, rows selected by FILTER and SUBARRAY (one per subarray)
+    photom_model="MirImgPhotomModel", photom_keys=("filter", "subarray"),
+    # filter-dependent pixel offsets, FILTEROFFSET rows keyed by FILTER only (MIRI has no pupil)
+    filter_offsets=True, filter_offset_keys=("filter",),
+    # one DISTORTION serves every filter
+    distortion_wildcards={"instrument.filter": "ANY"},
 )]

@@ -36,6 +36,8 @@ LW_FILTERS = {
     "F444W": (0.145, 1.40, 0.21, 4.40), "F460M": (0.155, 0.45, 0.75, 4.63), "F480M": (0.162, 0.55, 0.70, 4.82),
 }
 
+DISTORTION_WILDCARDS = {"instrument.filter": "ANY", "instrument.pupil": "ANY", "instrument.p_pupil": "ANY|"}
+
 READOUT = {n: ReadPattern(n, f, g) for n, f, g in (
     ("RAPID", 1, 0), ("BRIGHT1", 1, 1), ("BRIGHT2", 2, 0), ("SHALLOW2", 2, 3), ("SHALLOW4", 4, 1),
     ("MEDIUM2", 2, 8), ("MEDIUM8", 8, 2), ("DEEP2", 2, 18), ("DEEP8", 8, 12))}
@@ -67,12 +69,18 @@ def _spec(name):
         dark_current=0.015 if long else 0.0015, bias=12500.0 if long else 12000.0,
         saturation=46000.0 if long else 47000.0, nonlinearity=0.07, ipc_alpha=0.005 if long else 0.006,
         ktc_noise=18.0, one_over_f=2.5, filters=filters, default_filter="F444W" if long else "F200W",
-        subarrays=SUBARRAYS, readout_patterns=READOUT, default_readpatt="RAPID", frame_time_rule="nircam",
+        subarrays=SUBARRAYS, readout_patterns=READOUT, default_readpatt="RAPID", frame_time_rule="fast_x",
         exp_type="NRC_IMAGE", aperture=aper, v2_ref=v2, v3_ref=v3, v3_idl_yangle=yang, vparity=-1,
         sci_ref=(1024.5, 1024.5), sci_scale=(sx, sy), distortion=0.002,
         module=name[3], channel="LONG" if long else "SHORT", sca_num=sca,
         # source_catalog's references: APCORR model and row selectors, ABVEGAOFFSET row selectors (as jwst reads them)
         photometry_layout=PhotometryLayout("NrcImgApcorrModel", ("filter", "pupil"), ("filter", "pupil")),
+        # PHOTOM: jwst's NrcImgPhotomModel, rows selected by FILTER and PUPIL
+        photom_model="NrcImgPhotomModel", photom_keys=("filter", "pupil"),
+        # filter-dependent pixel offsets, FILTEROFFSET rows keyed by FILTER and PUPIL
+        filter_offsets=True, filter_offset_keys=("filter", "pupil"),
+        # one DISTORTION per detector serves every filter and pupil
+        distortion_wildcards=DISTORTION_WILDCARDS,
     )
 
 

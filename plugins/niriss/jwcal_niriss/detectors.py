@@ -36,8 +36,14 @@ DETECTORS = [DetectorSpec(
     filters={k: FilterSpec(k, f, p, fwhm / _scale, sky, phot, wave)
              for k, (f, p, fwhm, sky, phot, wave) in FILTERS.items()},
     default_filter="F150W", subarrays=SUBARRAYS, readout_patterns=READOUT, default_readpatt="NISRAPID",
-    frame_time_rule="niriss", exp_type="NIS_IMAGE", aperture="NIS_CEN", v2_ref=-290.1, v3_ref=-697.5,
+    frame_time_rule="fast_y", exp_type="NIS_IMAGE", aperture="NIS_CEN", v2_ref=-290.1, v3_ref=-697.5,
     v3_idl_yangle=0.5699, vparity=-1, sci_ref=(1024.5, 1024.5), sci_scale=SCALE, distortion=0.0015, sca_num=496,
     # source_catalog's references: APCORR model and row selectors, ABVEGAOFFSET row selectors (as jwst reads them)
     photometry_layout=PhotometryLayout("NisImgApcorrModel", ("filter", "pupil"), ("filter", "pupil")),
+    # PHOTOM: jwst's NisImgPhotomModel, rows selected by FILTER and PUPIL
+    photom_model="NisImgPhotomModel", photom_keys=("filter", "pupil"),
+    # filter-dependent pixel offsets, FILTEROFFSET rows keyed by FILTER and PUPIL
+    filter_offsets=True, filter_offset_keys=("filter", "pupil"),
+    # one DISTORTION serves every filter and pupil
+    distortion_wildcards={"instrument.filter": "ANY", "instrument.pupil": "ANY", "instrument.p_pupil": "ANY|"},
 )]

@@ -48,10 +48,12 @@ def _spec(name):
         filters={k: FilterSpec(k, f, None, max(fwhm / pix, 0.6), sky, phot, wave)
                  for k, (f, fwhm, sky, phot, wave) in FILTERS.items()},
         default_filter="F110W", subarrays=SUBARRAYS, readout_patterns=READOUT, default_readpatt="NRSRAPID",
-        frame_time_rule="niriss", exp_type="NRS_IMAGE", aperture=aper, v2_ref=v2, v3_ref=v3,
+        frame_time_rule="fast_y", exp_type="NRS_IMAGE", aperture=aper, v2_ref=v2, v3_ref=v3,
         v3_idl_yangle=yang, vparity=-1, sci_ref=(1024.5, 1024.5), sci_scale=scale, distortion=0.002, sca_num=sca,
         extra_keywords={"instrument.grating": "MIRROR", **GWA_READINGS},
         reference_writers=(write_optical_references, write_irs2_references),
+        # NRS_IMAGE: no PHOTOM, no filter offsets (no FILTEROFFSET), no DISTORTION wildcards
+        photom_model=None, filter_offsets=False, distortion_wildcards={},
     )
 
 

@@ -13,11 +13,12 @@ import numpy as np
 __all__ = ["irs2_normal_rows"]
 
 
-def irs2_normal_rows(length: int = 3200, nrs_normal: int = 16, nrs_reference: int = 4, detector: str = "NRS1"):
+def irs2_normal_rows(length: int = 3200, nrs_normal: int = 16, nrs_reference: int = 4, *, fastaxis: int = 2):
     """Boolean mask (length ``length``) of the normal rows along axis -2 of IRS2 data.
 
-    ``detector`` "NRS2" returns the mask reversed (its DMS rows run the other way);
-    use "NRS1" (or None) for the mask in readout order.
+    Oriented by the readout direction: a negative ``fastaxis`` (FASTAXIS; the DMS rows run
+    against the readout, as on NIRSpec NRS2) returns the mask reversed; a positive one (the
+    default) the mask in readout order.
     """
     n, r = int(nrs_normal), int(nrs_reference)
     refout = 512 + 512 // n * r
@@ -37,6 +38,6 @@ def irs2_normal_rows(length: int = 3200, nrs_normal: int = 16, nrs_reference: in
         for q in range(4):
             j = refout + q * per_output
             mask[j : j + per_output] = one if q % 2 == 0 else one[::-1]
-    if detector is not None and str(detector).upper() == "NRS2":
+    if int(fastaxis) < 0:
         mask = mask[::-1].copy()
     return mask

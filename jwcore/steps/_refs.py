@@ -23,14 +23,21 @@ def is_irs2(shape) -> bool:
 
 
 def irs2_rows(meta, shape):
-    """Boolean mask of the normal rows of IRS2 data (see :mod:`jwcore.steps._irs2`)."""
+    """Boolean mask of the normal rows of IRS2 data (see :mod:`jwcore.steps._irs2`), oriented
+    by FASTAXIS (negative: reversed).  IRS2 data without FASTAXIS are a BadInputError: the
+    orientation of the interleaved rows cannot be guessed."""
+    from ..errors import BadInputError
     from ._irs2 import irs2_normal_rows
 
+    fastaxis = meta.get("subarray.fastaxis")
+    if fastaxis is None:
+        raise BadInputError("IRS2 data need the FASTAXIS keyword (meta.subarray.fastaxis) to place "
+                            "the interleaved reference rows")
     return irs2_normal_rows(
         length=shape[-2],
         nrs_normal=meta.get("exposure.nrs_normal") or 16,
         nrs_reference=meta.get("exposure.nrs_reference") or 4,
-        detector=meta.get("instrument.detector"),
+        fastaxis=int(fastaxis),
     )
 
 

@@ -53,7 +53,7 @@ def small_irs2(request, tmp_path):
     inst = dict(NIRSPEC, detector=det, fastaxis=2 if det == "NRS1" else -2, slowaxis=1 if det == "NRS1" else -1)
     rng = np.random.default_rng(11 if det == "NRS1" else 12)
     shape = (3200, 16)
-    normal = irs2_normal_rows(3200, 16, 4, det)
+    normal = irs2_normal_rows(3200, 16, 4, fastaxis=inst["fastaxis"])
     bias = (12000 + rng.normal(0, 30, shape)).astype(np.float32)
     rate = rng.uniform(50, 900, shape)
     rate[~normal] = 0.0

@@ -7,7 +7,13 @@ Tolerance: float32 SCI equal to 1e-6 relative (observed: bit-identical).
 import numpy as np
 import pytest
 
+from jwcore.steps._layout import readout_layout
 from jwcore.steps.ipc import apply_ipc, ipc_kernel_slice, ipc_ref_pixels
+
+
+def _layout(inst):
+    """The readout layout the plugins declare for the instrument's test detector."""
+    return readout_layout({"instrument.name": inst, "instrument.detector": "MIRIMAGE" if inst == "MIRI" else "NRCA1"})
 
 
 def test_ref_pixels():
@@ -15,7 +21,8 @@ def test_ref_pixels():
     assert ipc_ref_pixels(1, 1, 32, 32) == (4, 0, 4, 0)
     assert ipc_ref_pixels(2017, 2017, 32, 32) == (0, 4, 0, 4)
     assert ipc_ref_pixels(100, 100, 64, 64) == (0, 0, 0, 0)
-    assert ipc_ref_pixels(1, 1, 1032, 1024, miri=True) == (0, 0, 4, 4)
+    assert ipc_ref_pixels(1, 1, 1032, 1024, layout=_layout("MIRI")) == (0, 0, 4, 4)
+    assert ipc_ref_pixels(1, 1, 2048, 2048, layout=_layout("NIRCAM")) == (4, 4, 4, 4)
 
 
 def test_delta_kernel_is_identity_and_shift():
@@ -91,10 +98,10 @@ def test_parity_with_jwst(inst, xstart, ystart, kshape, ksize):
         setattr(model.meta.subarray, k, v)
     out = ipc_correction(model, datamodels.IPCModel(data=kernel.copy()))
 
-    miri = inst == "MIRI"
+    layout = _layout(inst)
     data = data0.copy()
-    apply_ipc(data, ipc_kernel_slice(kernel, xstart, ystart, 32, 32, miri=miri),
-              ipc_ref_pixels(xstart, ystart, 32, 32, miri=miri))
+    apply_ipc(data, ipc_kernel_slice(kernel, xstart, ystart, 32, 32, layout=layout),
+              ipc_ref_pixels(xstart, ystart, 32, 32, layout=layout))
     # tolerance: 1e-6 relative
     np.testing.assert_allclose(data, out.data, rtol=1e-6, atol=0)
     assert not np.array_equal(data, data0)
@@ -123,7 +130,7 @@ def test_irs2_parity_with_jwst():
     out = ipc_correction(model, datamodels.IPCModel(data=kernel.copy()))
 
     data = data0.copy()
-    rows = irs2_normal_rows(3200, 16, 4, detector="NRS2")
+    rows = irs2_normal_rows(3200, 16, 4, fastaxis=-2)   # NRS2: FASTAXIS = -2
     apply_ipc(data, kernel, ipc_ref_pixels(1, 1, 2048, 2048), normal_rows=rows)
     # tolerance: 1e-6 relative
     np.testing.assert_allclose(data, out.data, rtol=1e-6, atol=0)

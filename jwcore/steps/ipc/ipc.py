@@ -17,42 +17,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._layout import NEAR_IR, ReadoutLayout
 from .._ramp_util import run_parallel
 
 __all__ = ["ipc_ref_pixels", "ipc_kernel_slice", "apply_ipc"]
 
-_FULL = {False: (2048, 2048), True: (1032, 1024)}  # (nx, ny) of a full frame
 
-
-def ipc_ref_pixels(xstart, ystart, xsize, ysize, *, miri: bool = False):
+def ipc_ref_pixels(xstart, ystart, xsize, ysize, *, layout: ReadoutLayout = NEAR_IR):
     """Reference-pixel counts ``(bottom, top, left, right)`` of a (sub)array.
 
-    ``xstart``/``ystart`` are 1-based SUBSTRT1/SUBSTRT2, sizes SUBSIZE1/SUBSIZE2.
-    Near-IR detectors have 4 reference rows/columns on each edge of the 2048x2048
-    frame; MIRI has 4 columns on the left and right (of 1032) and none in rows.
+    ``xstart``/``ystart`` are 1-based SUBSTRT1/SUBSTRT2, sizes SUBSIZE1/SUBSIZE2.  Where the
+    reference pixels are is the detector's readout ``layout`` (its ``reference_border`` on
+    its ``full_shape``; :func:`jwcore.steps._layout.readout_layout` gives an exposure's);
+    the default is the near-IR frame with 4 reference rows/columns on each edge.
     """
-    x0 = xstart - 1
-    if miri:
-        return 0, 0, max(0, 4 - x0), max(0, x0 + xsize - 1028)
-    y0 = ystart - 1
-    return (
-        max(0, 4 - y0),
-        max(0, y0 + ysize - 2044),
-        max(0, 4 - x0),
-        max(0, x0 + xsize - 2044),
-    )
+    return layout.reference_rows(xstart, ystart, xsize, ysize)
 
 
-def ipc_kernel_slice(kernel, xstart, ystart, xsize, ysize, *, miri: bool = False):
+def ipc_kernel_slice(kernel, xstart, ystart, xsize, ysize, *, layout: ReadoutLayout = NEAR_IR):
     """The part of an IPC kernel that applies to a (sub)array (a view when cut).
 
     A 2-D kernel is returned unchanged; a 4-D full-frame kernel is cut to the subarray
-    when the science data are smaller than a full frame.
+    when the science data are smaller than the ``layout``'s full frame.
     """
     if kernel.ndim == 2:
         return kernel
-    full_nx, full_ny = _FULL[bool(miri)]
-    if xsize < full_nx or ysize < full_ny:
+    if layout.is_subarray((ysize, xsize)):
         x0, y0 = xstart - 1, ystart - 1
         return kernel[:, :, y0 : y0 + ysize, x0 : x0 + xsize]
     return kernel

@@ -221,7 +221,7 @@ def flag_saturation_irs2(
     """Saturation flagging of NIRSpec IRS2 ramps (jwst's ``irs2_flag_saturation``), in place.
 
     Only the normal rows (``normal_rows``, a boolean mask along axis -2, see
-    :func:`jwcore.steps._irs2.irs2_normal_rows`, reversed for NRS2) are examined; the
+    :func:`jwcore.steps._irs2.irs2_normal_rows`, reversed for a negative FASTAXIS) are examined; the
     interleaved reference rows are never flagged.  jwst's IRS2 variant differs from
     :func:`flag_saturation`:
 

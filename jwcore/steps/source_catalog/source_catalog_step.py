@@ -12,12 +12,14 @@ Products (returned as extras, saved by the pipeline): ``cat`` -- the catalog, wr
 ``<product>_segm.fits``).  The i2d's ``meta.source_catalog`` / ``meta.segmentation_map``
 name them.
 
-References: ``apcorr`` (FITS, APCORR table: NIRCam/NIRISS rows by FILTER and PUPIL, MIRI by
-FILTER and SUBARRAY, FGS one set) gives the aperture radii and corrections for the
+References: ``apcorr`` (FITS, APCORR table) gives the aperture radii and corrections for the
 ``aperture_ee1..3`` encircled energies; without one (N/A) the radii are 1, 2, 3 pixels with
 no correction, as jwst's fallback.  ``abvegaoffset`` (ASDF, ``abvega_offset`` table with
-``abvega_offset`` = m_AB - m_Vega by FILTER/PUPIL, FILTER, or DETECTOR for FGS) gives the
-Vega magnitudes; without one they are NaN (jwst writes AB values there).
+``abvega_offset`` = m_AB - m_Vega) gives the Vega magnitudes; without one they are NaN (jwst
+writes AB values there).  The columns that select the rows of both tables (e.g. FILTER and
+PUPIL) are instrument knowledge: the ``"apcorr"`` and ``"abvegaoffset"`` row keys the
+instrument's plugin declares (``jwcal_reference_row_keys``; no keys: the whole APCORR table
+is one configuration).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 
 from ...datamodel.models import ArraySpec, DataModel, register_model
 from ...errors import ParameterError, ReferenceFileError
+from ...refs.rows import row_values
 from ...runner import Param, SkipStep
 from ...runner.step import Step, StepResult
 
@@ -42,15 +45,23 @@ class SegmentationMapModel(DataModel):
     array_specs = (ArraySpec("data", "SCI", "uint32", 2),)
 
 
-def _apcorr_selector(meta):
-    inst = (meta.get("instrument.name") or "").upper()
-    if inst in ("NIRCAM", "NIRISS"):
-        return {"filter": meta.get("instrument.filter"), "pupil": meta.get("instrument.pupil")}
-    if inst == "MIRI":
-        return {"filter": meta.get("instrument.filter"), "subarray": meta.get("subarray.name")}
-    if inst == "FGS":
-        return {}
-    raise SkipStep(f"{inst or 'unknown instrument'}: no aperture corrections for this instrument")
+def _row_keys(pm, meta, reftype):
+    """The row-selection keys the instrument's plugin declares for ``reftype`` (``None``: none)."""
+    if pm is None:
+        from ...plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+    instrument = str(meta.get("instrument.name") or "").upper()
+    exp_type = str(meta.get("exposure.type") or "").upper()
+    return pm.hook.jwcal_reference_row_keys(instrument=instrument, reftype=reftype, exp_type=exp_type)
+
+
+def _apcorr_selector(meta, table, pm=None):
+    keys = _row_keys(pm, meta, "apcorr")
+    if keys is None:
+        inst = str(meta.get("instrument.name") or "").upper()
+        raise SkipStep(f"{inst or 'unknown instrument'}: no aperture corrections for this instrument")
+    return row_values(keys, meta, table)
 
 
 def read_apcorr_table(path):
@@ -68,25 +79,26 @@ def read_apcorr_table(path):
         raise ReferenceFileError(f"{path}: not a readable APCORR reference ({exc})") from None
 
 
-def read_abvega_offset(path, meta) -> float:
-    """``m_AB - m_Vega`` for the image's configuration from an ABVEGAOFFSET reference (ASDF)."""
+def read_abvega_offset(path, meta, pm=None) -> float:
+    """``m_AB - m_Vega`` for the image's configuration from an ABVEGAOFFSET reference (ASDF).
+
+    The selecting columns are the ``"abvegaoffset"`` row keys the instrument's plugin
+    declares (``jwcal_reference_row_keys``); ``pm`` is the plugin manager to ask (default:
+    the process-wide one).
+    """
     import asdf
     from astropy.table import Table
 
-    inst = (meta.get("instrument.name") or "").upper()
-    if inst in ("NIRCAM", "NIRISS"):
-        selector = {"filter": meta.get("instrument.filter"), "pupil": meta.get("instrument.pupil")}
-    elif inst == "MIRI":
-        selector = {"filter": meta.get("instrument.filter")}
-    elif inst == "FGS":
-        selector = {"detector": meta.get("instrument.detector")}
-    else:
+    keys = _row_keys(pm, meta, "abvegaoffset")
+    if keys is None:
+        inst = (meta.get("instrument.name") or "").upper()
         raise ReferenceFileError(f"{inst}: no AB-to-Vega offsets for this instrument")
     try:
         with asdf.open(path, lazy_load=False, memmap=False) as af:
             table = Table(af.tree["abvega_offset"])
     except (OSError, KeyError, ValueError) as exc:
         raise ReferenceFileError(f"{path}: not a readable ABVEGAOFFSET reference ({exc})") from None
+    selector = row_values(keys, meta, table)
     rows = np.ones(len(table), dtype=bool)
     for key, value in selector.items():
         if key not in table.colnames:
@@ -163,7 +175,7 @@ class SourceCatalogStep(Step):
         if ratio is None:
             log.warning("meta.resample.pixel_scale_ratio not found; assuming the native pixel scale (1).")
         try:
-            return aperture_params(table, ee, ratio, _apcorr_selector(model.meta))
+            return aperture_params(table, ee, ratio, _apcorr_selector(model.meta, table, self.pm))
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
         except LookupError as exc:
@@ -183,7 +195,7 @@ class SourceCatalogStep(Step):
             log.warning("No ABVEGAOFFSET reference (N/A): Vega magnitudes are NaN.")
             abvega = None
         else:
-            abvega = read_abvega_offset(vega_path, model.meta)
+            abvega = read_abvega_offset(vega_path, model.meta, self.pm)
             log.info("AB to Vega magnitude offset %.5f", abvega)
         bunit = model.meta.get("bunit_data")
         if bunit not in (None, "MJy/sr"):

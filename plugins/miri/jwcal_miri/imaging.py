@@ -1,4 +1,4 @@
-"""MIRI imager: the WCS builder and the PHOTOM row keys.
+"""MIRI imager: the WCS builder and the PHOTOM, APCORR and ABVEGAOFFSET row keys.
 
 The imager WCS (jwst's ``assign_wcs.miri.imaging``): subarray offset, then the imager's
 filter-dependent boresight shift from the ``filteroffset`` reference (matched on FILTER
@@ -19,6 +19,9 @@ IMAGING_EXPTYPES = frozenset({"MIR_IMAGE", "MIR_TACQ", "MIR_LYOT", "MIR_4QPM", "
 PHOTOM_KEYS = (RowKey("subarray", "meta.subarray.name", fallback="GENERIC"),
                RowKey("filter", "meta.instrument.filter"))
 ROW_KEYS = {("photom", e): PHOTOM_KEYS for e in IMAGING_EXPTYPES}
+# source_catalog: APCORR rows by FILTER and SUBARRAY, ABVEGAOFFSET rows by FILTER
+ROW_KEYS["apcorr"] = (RowKey("filter", "meta.instrument.filter"), RowKey("subarray", "meta.subarray.name"))
+ROW_KEYS["abvegaoffset"] = (RowKey("filter", "meta.instrument.filter"),)
 
 FILTER_OFFSET_MATCH = {"filter": "meta.instrument.filter"}
 

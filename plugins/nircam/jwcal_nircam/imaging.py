@@ -1,4 +1,4 @@
-"""NIRCam imaging: the WCS builder and the PHOTOM row keys.
+"""NIRCam imaging: the WCS builder and the PHOTOM, APCORR and ABVEGAOFFSET row keys.
 
 The imaging WCS (jwst's ``assign_wcs.nircam.imaging``): subarray offset, the filter offset
 of the ``filteroffset`` reference matched on FILTER and PUPIL (when CRDS has one), the
@@ -17,6 +17,9 @@ IMAGING_EXPTYPES = frozenset({"NRC_IMAGE", "NRC_TACQ", "NRC_TACONFIRM", "NRC_COR
 PHOTOM_KEYS = (RowKey("filter", "meta.instrument.filter"), RowKey("pupil", "meta.instrument.pupil"),
                RowKey("subarray", "meta.subarray.name", optional=True))
 ROW_KEYS = {("photom", e): PHOTOM_KEYS for e in IMAGING_EXPTYPES}
+# source_catalog: APCORR rows by FILTER and PUPIL, ABVEGAOFFSET rows by FILTER and PUPIL
+ROW_KEYS["apcorr"] = (RowKey("filter", "meta.instrument.filter"), RowKey("pupil", "meta.instrument.pupil"))
+ROW_KEYS["abvegaoffset"] = (RowKey("filter", "meta.instrument.filter"), RowKey("pupil", "meta.instrument.pupil"))
 
 FILTER_OFFSET_MATCH = {"filter": "meta.instrument.filter", "pupil": "meta.instrument.pupil"}
 

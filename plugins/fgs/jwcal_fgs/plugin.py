@@ -44,5 +44,5 @@ plugin = FgsPlugin(
     match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
     default_keys=DEFAULT_KEYS,
     not_applicable=NOT_APPLICABLE,
-    row_keys=ROW_KEYS,          # imaging.py: PHOTOM row selection columns
+    row_keys=ROW_KEYS,          # imaging.py: PHOTOM, APCORR, ABVEGAOFFSET row columns
 )

@@ -67,7 +67,7 @@ plugin = MiriInstrument(
     match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
     default_keys=DEFAULT_KEYS,
     not_applicable=NOT_APPLICABLE,
-    row_keys=ROW_KEYS,          # imaging.py: PHOTOM row selection columns
+    row_keys=ROW_KEYS,          # imaging.py: PHOTOM, APCORR, ABVEGAOFFSET row columns
     steps=[*STEPS, *DESTRIPE_STEPS],  # firstframe, lastframe, reset, rscd (steps/); miri_destripe
     detectors=[READOUT, *DETECTORS],  # readout.py: layout for ipc, refpix, ramp_fit; detectors.py: simulator
 )

@@ -62,6 +62,6 @@ plugin = NircamInstrument(
     match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
     default_keys=DEFAULT_KEYS,
     not_applicable=NOT_APPLICABLE,
-    row_keys=ROW_KEYS,          # imaging.py: PHOTOM row selection columns
+    row_keys=ROW_KEYS,          # imaging.py: PHOTOM, APCORR, ABVEGAOFFSET row columns
     steps=list(STEPS),          # destripe_step.py: nircam_destripe (insert it by configuration)
 )

@@ -50,5 +50,5 @@ plugin = NirspecPlugin(
     match_keys=MATCH_KEYS,      # refkeys.py: CRDS selection keywords per reftype
     default_keys=DEFAULT_KEYS,
     not_applicable=NOT_APPLICABLE,
-    row_keys=ROW_KEYS,          # imaging.py: PHOTOM row selection columns
+    row_keys=ROW_KEYS,          # imaging.py: PHOTOM, APCORR, ABVEGAOFFSET row columns
 )

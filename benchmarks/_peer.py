@@ -71,3 +71,64 @@ def compare(a_path, b_path, arrays=("data", "err", "var_poisson", "var_rnoise"),
         out[dq] = {"identical": bool(np.array_equal(a[names[dq]].data, b[names[dq]].data)),
                    "n_differ": int(np.count_nonzero(a[names[dq]].data != b[names[dq]].data))}
     return out
+
+
+# -- code shared by the children (they import this module from the benchmarks folder) -----------
+BENCH_DIR = str(Path(__file__).resolve().parent)
+
+# Put in a child's code (no braces: safe inside the benchmarks' str.format templates): captures
+# jwst's log with timestamps so that jwst_step_times() can read the per-step times from it.
+JWST_LOG_CAPTURE = f"""
+import io as _io, logging as _logging, sys as _sys
+_sys.path.insert(0, {BENCH_DIR!r})
+from _peer import jwst_step_times
+_log_buf = _io.StringIO()
+_log_handler = _logging.StreamHandler(_log_buf)
+_log_handler.setFormatter(_logging.Formatter("%(asctime)s|%(message)s"))
+_logging.getLogger().addHandler(_log_handler)
+_logging.getLogger().setLevel(_logging.INFO)
+"""
+
+# Put in a jwcal child's code: `phases` (name -> seconds) and `_timed(name, fn)` wrapping a
+# function so that its time adds to phases[name].
+PHASE_TIMER = f"""
+import sys as _sys
+_sys.path.insert(0, {BENCH_DIR!r})
+from _peer import phase_timer
+phases, _timed = phase_timer()
+"""
+
+
+def jwst_step_times(log_text: str, pipeline: str) -> dict:
+    """Seconds per step from jwst's "Step X running" / "Step X done" log lines (the pipeline's
+    own pair left out)."""
+    import re
+    from datetime import datetime
+
+    started, steps = {}, {}
+    for line in log_text.splitlines():
+        m = re.match(r"(\S+ \S+)\|Step (\w+) (running|done)", line)
+        if not m:
+            continue
+        when = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f")
+        if m.group(3) == "running":
+            started[m.group(2)] = when
+        elif m.group(2) in started:
+            steps[m.group(2)] = (when - started.pop(m.group(2))).total_seconds()
+    steps.pop(pipeline, None)
+    return steps
+
+
+def phase_timer():
+    """``(phases, timed)``: ``timed(name, fn)`` wraps ``fn`` so its time adds to ``phases[name]``."""
+    phases = {}
+
+    def timed(name, fn):
+        def wrapper(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
+        return wrapper
+    return phases, timed

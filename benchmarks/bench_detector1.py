@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _peer import CHILD_FOOTER, compare, offline_crds_env, run_child  # noqa: E402
+from _peer import CHILD_FOOTER, JWST_LOG_CAPTURE, PHASE_TIMER, compare, offline_crds_env, run_child  # noqa: E402
 
 JWCAL_CHILD = """
 import time, logging
@@ -40,15 +40,7 @@ from jwcore.datamodel import open_model
 from jwcore.refs.store import LocalStore
 logging.getLogger("jwcal").setLevel(logging.WARNING)
 uncal, out, refs = Path({uncal!r}), Path({out!r}), Path({refs!r})
-phases = {{}}
-def _timed(name, fn):
-    def wrapper(*a, **k):
-        t = time.perf_counter()
-        try:
-            return fn(*a, **k)
-        finally:
-            phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
-    return wrapper
+""" + PHASE_TIMER + """
 jwcore.datamodel.write = _timed("write", jwcore.datamodel.write)
 _conv.ensure = _timed("read+convert", _conv.ensure)
 pm = get_plugin_manager()
@@ -79,25 +71,11 @@ for name, sdef in Detector1Pipeline.step_defs.items():
         steps.setdefault(name, {{}})["override_" + rt] = refs.get(rt, "N/A")
 steps.setdefault("jump", {{}})["maximum_cores"] = {cores!r}
 steps.setdefault("ramp_fit", {{}})["maximum_cores"] = {cores!r}
-buf = io.StringIO()
-h = logging.StreamHandler(buf)
-h.setFormatter(logging.Formatter("%(asctime)s|%(message)s"))
-logging.getLogger().addHandler(h)
-logging.getLogger().setLevel(logging.INFO)
+""" + JWST_LOG_CAPTURE + """
 t0 = time.perf_counter()
 Detector1Pipeline.call(str(uncal), steps=steps, save_results=True, output_dir=str(out))
 seconds = time.perf_counter() - t0
-started, steps = {{}}, {{}}
-for line in buf.getvalue().splitlines():
-    m = re.match(r"(\\S+ \\S+)\\|Step (\\w+) (running|done)", line)
-    if not m:
-        continue
-    when = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f")
-    if m.group(3) == "running":
-        started[m.group(2)] = when
-    elif m.group(2) in started:
-        steps[m.group(2)] = (when - started.pop(m.group(2))).total_seconds()
-steps.pop("Detector1Pipeline", None)
+steps = jwst_step_times(_log_buf.getvalue(), "Detector1Pipeline")
 output = out / (uncal.name.replace("_uncal.fits", "_rate.fits"))
 """
 

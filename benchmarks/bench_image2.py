@@ -38,7 +38,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _peer import CHILD_FOOTER, offline_crds_env, run_child  # noqa: E402
+from _peer import CHILD_FOOTER, JWST_LOG_CAPTURE, PHASE_TIMER, offline_crds_env, run_child  # noqa: E402
 
 # the shared footer, plus the child's CPU time (all threads) in the pipeline call: less
 # sensitive than wall time to other jobs on a shared machine
@@ -58,15 +58,7 @@ from jwcore.datamodel import open_model
 from jwcore.refs.store import LocalStore
 logging.getLogger("jwcal").setLevel(logging.WARNING)
 rate, out, refs = Path({rate!r}), Path({out!r}), Path({refs!r})
-phases = {{}}
-def _timed(name, fn):
-    def wrapper(*a, **k):
-        t = time.perf_counter()
-        try:
-            return fn(*a, **k)
-        finally:
-            phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
-    return wrapper
+""" + PHASE_TIMER + """
 jwcore.datamodel.write = _timed("write", jwcore.datamodel.write)
 pm = get_plugin_manager()
 t0, c0 = time.perf_counter(), time.process_time()
@@ -94,25 +86,11 @@ steps = {{}}
 for name, sdef in Image2Pipeline.step_defs.items():
     for rt in getattr(sdef, "reference_file_types", []):
         steps.setdefault(name, {{}})["override_" + rt] = refs.get(rt, "N/A")
-buf = io.StringIO()
-h = logging.StreamHandler(buf)
-h.setFormatter(logging.Formatter("%(asctime)s|%(message)s"))
-logging.getLogger().addHandler(h)
-logging.getLogger().setLevel(logging.INFO)
+""" + JWST_LOG_CAPTURE + """
 t0, c0 = time.perf_counter(), time.process_time()
 Image2Pipeline.call(str(rate), steps=steps, save_results=True, output_dir=str(out))
 seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
-started, steps = {{}}, {{}}
-for line in buf.getvalue().splitlines():
-    m = re.match(r"(\\S+ \\S+)\\|Step (\\w+) (running|done)", line)
-    if not m:
-        continue
-    when = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f")
-    if m.group(3) == "running":
-        started[m.group(2)] = when
-    elif m.group(2) in started:
-        steps[m.group(2)] = (when - started.pop(m.group(2))).total_seconds()
-steps.pop("Image2Pipeline", None)
+steps = jwst_step_times(_log_buf.getvalue(), "Image2Pipeline")
 output = out / rate.name.replace("_rate.fits", "_cal.fits")
 """
 

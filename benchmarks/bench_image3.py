@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
-from _peer import CHILD_FOOTER, offline_crds_env, run_child  # noqa: E402
+from _peer import CHILD_FOOTER, JWST_LOG_CAPTURE, offline_crds_env, run_child  # noqa: E402
 
 JWCAL_CHILD = """
 import time, logging
@@ -59,26 +59,12 @@ iers.conf.auto_download = False
 from jwst.pipeline import Image3Pipeline
 asn_path, out = Path({asn!r}), Path({out!r})
 out.mkdir(parents=True, exist_ok=True)
-buf = io.StringIO()
-h = logging.StreamHandler(buf)
-h.setFormatter(logging.Formatter("%(asctime)s|%(message)s"))
-logging.getLogger().addHandler(h)
-logging.getLogger().setLevel(logging.INFO)
+""" + JWST_LOG_CAPTURE + """
 t0 = time.perf_counter()
 Image3Pipeline.call(str(asn_path), output_dir=str(out), save_results=True, in_memory={in_memory!r},
                     steps={{"tweakreg": {{"skip": True}}, "source_catalog": {{"skip": True}}}})
 seconds = time.perf_counter() - t0
-started, steps = {{}}, {{}}
-for line in buf.getvalue().splitlines():
-    m = re.match(r"(\\S+ \\S+)\\|Step (\\w+) (running|done)", line)
-    if not m:
-        continue
-    when = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f")
-    if m.group(3) == "running":
-        started[m.group(2)] = when
-    elif m.group(2) in started:
-        steps[m.group(2)] = (when - started.pop(m.group(2))).total_seconds()
-steps.pop("Image3Pipeline", None)
+steps = jwst_step_times(_log_buf.getvalue(), "Image3Pipeline")
 import json as _j
 product = _j.loads(asn_path.read_text())["products"][0]["name"]
 output = out / (product + "_i2d.fits")

@@ -196,6 +196,12 @@ class Step:
         from ..datamodel.convert import ensure
 
         ctx = ctx or RunContext.default()
+        if self.input_model is None and getattr(model, "model_type", None) == "Level1bModel":
+            # a step on calibrated products given a raw _uncal ramp: a user mistake, not a crash
+            from ..errors import BadInputError
+
+            raise BadInputError(f"step {self.name} works on calibrated products, not a raw ramp "
+                                f"(Level1bModel, e.g. an _uncal file); run stage 1 (detector1) first")
         model = ensure(model, self.input_model)
         self.context = ctx
         try:

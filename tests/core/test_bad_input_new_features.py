@@ -286,6 +286,17 @@ def test_stage2_given_a_raw_ramp(tso, tmp_path, capsys, how):
     assert digest(inp) == before
 
 
+@pytest.mark.parametrize("step", ["flat_field", "photom", "gain_scale"])
+def test_image_step_given_a_raw_ramp(nrs, tmp_path, capsys, step):
+    """``jwcal step <step on calibrated products> X_uncal.fits``: one line, nothing written."""
+    before = digest(nrs["uncal"])
+    code, err = jwcal(capsys, "step", step, nrs["uncal"], "--refs", nrs["refs"], "-o", tmp_path / "out")
+    assert code != 0
+    assert "works on calibrated products, not a raw ramp" in error_line(err)
+    assert products(tmp_path / "out") == []
+    assert digest(nrs["uncal"]) == before
+
+
 # ------------------------------------------------------------------- ramp_fit LIKELY
 def test_likely_with_unusable_gain_or_readnoise(tso, tmp_path, capsys):
     gain = tso["refs"] / "jwcal_nircam_nrca1_gain.fits"

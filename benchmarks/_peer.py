@@ -81,7 +81,7 @@ BENCH_DIR = str(Path(__file__).resolve().parent)
 JWST_LOG_CAPTURE = f"""
 import io as _io, logging as _logging, sys as _sys
 _sys.path.insert(0, {BENCH_DIR!r})
-from _peer import jwst_step_times
+from _peer import jwst_overrides, jwst_step_times
 _log_buf = _io.StringIO()
 _log_handler = _logging.StreamHandler(_log_buf)
 _log_handler.setFormatter(_logging.Formatter("%(asctime)s|%(message)s"))
@@ -97,6 +97,16 @@ _sys.path.insert(0, {BENCH_DIR!r})
 from _peer import phase_timer
 phases, _timed = phase_timer()
 """
+
+
+def jwst_overrides(pipeline_cls, refs: dict) -> dict:
+    """``steps=`` for a jwst pipeline: ``override_<reftype>`` for every reference type of every
+    sub-step, the file in ``refs`` or ``N/A`` (CRDS is off in the children)."""
+    steps = {}
+    for name, sdef in pipeline_cls.step_defs.items():
+        for rt in getattr(sdef, "reference_file_types", []):
+            steps.setdefault(name, {})["override_" + rt] = refs.get(rt, "N/A")
+    return steps
 
 
 def jwst_step_times(log_text: str, pipeline: str) -> dict:

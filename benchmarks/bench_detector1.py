@@ -57,21 +57,17 @@ output = out / (uncal.name.replace("_uncal.fits", "_rate.fits"))
 """
 
 JWST_CHILD = """
-import time, logging, re, io
-from datetime import datetime
+import time
 from pathlib import Path
 from astropy.utils import iers
 iers.conf.auto_download = False
 from jwst.pipeline import Detector1Pipeline
 uncal, out = Path({uncal!r}), Path({out!r})
 refs = {refs_json}
-steps = {{}}
-for name, sdef in Detector1Pipeline.step_defs.items():
-    for rt in getattr(sdef, "reference_file_types", []):
-        steps.setdefault(name, {{}})["override_" + rt] = refs.get(rt, "N/A")
+""" + JWST_LOG_CAPTURE + """
+steps = jwst_overrides(Detector1Pipeline, refs)
 steps.setdefault("jump", {{}})["maximum_cores"] = {cores!r}
 steps.setdefault("ramp_fit", {{}})["maximum_cores"] = {cores!r}
-""" + JWST_LOG_CAPTURE + """
 t0 = time.perf_counter()
 Detector1Pipeline.call(str(uncal), steps=steps, save_results=True, output_dir=str(out))
 seconds = time.perf_counter() - t0

@@ -74,19 +74,15 @@ output = out / rate.name.replace("_rate.fits", "_cal.fits")
 """
 
 JWST_CHILD = """
-import time, logging, re, io
-from datetime import datetime
+import time
 from pathlib import Path
 from astropy.utils import iers
 iers.conf.auto_download = False
 from jwst.pipeline import Image2Pipeline
 rate, out = Path({rate!r}), Path({out!r})
 refs = {refs_json}
-steps = {{}}
-for name, sdef in Image2Pipeline.step_defs.items():
-    for rt in getattr(sdef, "reference_file_types", []):
-        steps.setdefault(name, {{}})["override_" + rt] = refs.get(rt, "N/A")
 """ + JWST_LOG_CAPTURE + """
+steps = jwst_overrides(Image2Pipeline, refs)
 t0, c0 = time.perf_counter(), time.process_time()
 Image2Pipeline.call(str(rate), steps=steps, save_results=True, output_dir=str(out))
 seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0

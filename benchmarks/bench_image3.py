@@ -51,8 +51,7 @@ output = out / (asn.products[0].name + "_i2d.fits")
 """
 
 JWST_CHILD = """
-import time, logging, re, io
-from datetime import datetime
+import time
 from pathlib import Path
 from astropy.utils import iers
 iers.conf.auto_download = False

@@ -4,6 +4,11 @@ In DMS orientation an IRS2 full frame has 3200 rows: first the reference output
 (``512 + 512 // NRS_NORM * NRS_REF`` rows), then the four amplifier outputs, where every
 NRS_NORM normal rows are followed by NRS_REF interleaved reference rows (starting half a
 block in).  Removing those rows leaves the 2048x2048 normal image.
+
+This is the geometry of jwst's ``x_irs2`` modules (used by saturation and ipc).  The refpix
+IRS2 correction has its own mask (:func:`jwcore.steps.refpix.irs2.irs2_normal_mask`, jwst's
+``make_irs2_mask``): the two agree for the flight NRS_NORM = 16, NRS_REF = 4 and differ for
+other values exactly as jwst's two do, so each step keeps the one jwst uses.
 """
 
 from __future__ import annotations

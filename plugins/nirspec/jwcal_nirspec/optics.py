@@ -117,38 +117,37 @@ def gwa_rotation(angles, axes: str = "xyzy"):
     return forward
 
 
-def unitless_to_dircos():
-    """``(x, y) -> (x, y, 1) / |(x, y, 1)|`` (2 -> 3), inverse attached."""
+def _to_dircos():
+    """``(x, y) -> (x, y, 1) / sqrt(1 + x**2 + y**2)`` (2 -> 3), no inverse attached."""
     norm = am.Polynomial2D(2, c0_0=1.0, c2_0=1.0, c0_2=1.0) ** am.Polynomial2D(0, c0_0=0.5)
-    cos_a = _pick(0, 2) / norm
-    cos_b = _pick(1, 2) / norm
-    cos_c = am.Polynomial2D(0, c0_0=1.0) / norm
-    forward = am.Mapping((0, 1, 0, 1, 0, 1)) | cos_a & cos_b & cos_c
-    forward.name = "unitless2directional_cosines"
-    backward = _dircos_to_unitless_plain()
-    forward.inverse = backward
-    backward.inverse = _unitless_to_dircos_plain(norm)
-    return forward
+    return (am.Mapping((0, 1, 0, 1, 0, 1))
+            | (_pick(0, 2) / norm) & (_pick(1, 2) / norm) & (am.Polynomial2D(0, c0_0=1.0) / norm))
 
 
-def _unitless_to_dircos_plain(norm):
-    return am.Mapping((0, 1, 0, 1, 0, 1)) | (_pick(0, 2) / norm) & (_pick(1, 2) / norm) & (am.Polynomial2D(0, c0_0=1.0) / norm)
-
-
-def _dircos_to_unitless_plain():
+def _to_unitless():
+    """``(x, y, z) -> (x / z, y / z)`` (3 -> 2), no inverse attached."""
     ratio = _pick(0, 2) / _pick(1, 2)
     return am.Mapping((0, 2, 1, 2)) | ratio & ratio
 
 
+def _paired(make_forward, make_backward, name):
+    """``make_forward()`` with ``make_backward()`` as its inverse, whose own inverse is a fresh
+    forward model (no cycle between the two)."""
+    forward, backward = make_forward(), make_backward()
+    backward.inverse = make_forward()
+    forward.inverse = backward
+    forward.name = name
+    return forward
+
+
+def unitless_to_dircos():
+    """``(x, y) -> (x, y, 1) / |(x, y, 1)|`` (2 -> 3), inverse attached."""
+    return _paired(_to_dircos, _to_unitless, "unitless2directional_cosines")
+
+
 def dircos_to_unitless():
     """``(x, y, z) -> (x / z, y / z)`` (3 -> 2), inverse attached."""
-    forward = _dircos_to_unitless_plain()
-    forward.name = "directional_cosines2unitless"
-    norm = am.Polynomial2D(2, c0_0=1.0, c2_0=1.0, c0_2=1.0) ** am.Polynomial2D(0, c0_0=0.5)
-    backward = _unitless_to_dircos_plain(norm)
-    forward.inverse = backward
-    backward.inverse = _dircos_to_unitless_plain()
-    return forward
+    return _paired(_to_unitless, _to_dircos, "directional_cosines2unitless")
 
 
 def mirror_reflection():

@@ -12,11 +12,6 @@ from jwcore.errors import ReferenceFileError
 from jwcore.steps._refs import cutout
 
 
-class _Meta(dict):
-    def get(self, key, default=None):
-        return super().get(key, default)
-
-
 def test_products_are_written_with_mode_from_the_umask(tmp_path):
     old = os.umask(0o027)
     try:
@@ -30,8 +25,8 @@ def test_products_are_written_with_mode_from_the_umask(tmp_path):
 
 def test_reference_too_small_for_the_window_names_the_file():
     ref = np.zeros((10, 10), np.float32)
-    ref_meta = _Meta({"filename": "jwst_nircam_gain_0001.fits", "subarray.xstart": 1, "subarray.ystart": 1})
-    sci_meta = _Meta({"subarray.xstart": 1, "subarray.ystart": 1})
+    ref_meta = {"filename": "jwst_nircam_gain_0001.fits", "subarray.xstart": 1, "subarray.ystart": 1}
+    sci_meta = {"subarray.xstart": 1, "subarray.ystart": 1}
     with pytest.raises(ReferenceFileError, match="jwst_nircam_gain_0001.fits.*outside the reference") as info:
         cutout(ref, ref_meta, sci_meta, (64, 64))
     assert isinstance(info.value, ValueError)
